@@ -1,0 +1,221 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/*
+ * dispatch.c - the request pipeline.  Every gate that the route table
+ * describes is enforced here, once, before any handler runs (lighttpd's
+ * lesson): path decoding, route match (404/998, 405), body limit (413),
+ * database and schema state (503), CSRF on OCS (412), then the handler
+ * inside its transaction, then error rendering for the route's surface.
+ */
+#include "app.h"
+
+#include <fcgiapp.h>
+#include <string.h>
+
+#include "core/arena.h"
+#include "core/buf.h"
+#include "core/conf.h"
+#include "core/ctx.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "crypto/crypto.h"
+#include "db/db.h"
+#include "http/http.h"
+#include "ocs/ocs.h"
+#include "schema.h"
+
+static void
+plain_error(struct ctx *c, int status, const char *msg)
+{
+	http_res_reset(c);
+	http_res_status(c, status);
+	(void)http_res_header(c, "Content-Type", "text/plain; charset=utf-8");
+	http_res_body_str(c, msg);
+	http_res_body_str(c, "\n");
+}
+
+/* Render error e for the surface of the request (OCS envelope or plain). */
+static void
+render_error(struct ctx *c, int e)
+{
+	int	 status = err_http(e);
+
+	if (status >= 500 || e == ERR_UNAVAILABLE)
+		log_err(c, "%s: %s", err_name(e), c->err_detail ?
+		    c->err_detail : err_public(c, e));
+	else if (c->err_detail != NULL)
+		log_info(c, "%s: %s", err_name(e), c->err_detail);
+	if (c->ocs_version != 0) {
+		ocs_render_error(c, e);
+		return;
+	}
+	if (c->res->status == 431)
+		status = 431;
+	plain_error(c, status, status >= 500 && e != ERR_UNAVAILABLE ?
+	    "Internal Server Error" : err_public(c, e));
+}
+
+static void
+maintenance(struct ctx *c)
+{
+	if (c->ocs_version != 0)
+		ocs_respond(c, 503, "Service unavailable", NULL);
+	else
+		plain_error(c, 503, "Service unavailable: the database schema "
+		    "is being upgraded");
+	(void)http_res_header(c, "X-Nextcloud-Maintenance-Mode", "1");
+}
+
+/*
+ * CSRF gate for OCS (nextcloud-api.md §1.7): a non-empty OCS-APIRequest
+ * header, or a Bearer token.  (A session's requesttoken joins this with
+ * cookie sessions.)
+ */
+static bool
+csrf_ok(struct ctx *c)
+{
+	const char	*h = http_header(c, "OCS-APIRequest");
+	const char	*auth = http_header(c, "Authorization");
+
+	if (h != NULL && h[0] != '\0')
+		return true;
+	if (auth != NULL && strncmp(auth, "Bearer ", 7) == 0)
+		return true;
+	return false;
+}
+
+static int
+run(struct ctx *c)
+{
+	const struct route	*rt = NULL;
+	enum route_result	 rr;
+	enum route_kind		 kind = ROUTE_PLAIN;
+	char			**segs = c->req->seg;
+	size_t			 nseg = c->req->nseg;
+	bool			 current;
+	int			 e;
+
+	if (nseg >= 2 && strcmp(segs[0], "ocs") == 0 &&
+	    (strcmp(segs[1], "v1.php") == 0 || strcmp(segs[1], "v2.php") == 0)) {
+		kind = ROUTE_OCS;
+		c->ocs_version = segs[1][1] - '0';
+		segs += 2;
+		nseg -= 2;
+		ocs_negotiate(c);
+	}
+	rr = route_match(c, app_routes, app_nroutes, kind, segs, nseg,
+	    c->req->method, &rt);
+	if (rr == ROUTE_NO_PATH) {
+		if (kind == ROUTE_OCS) {
+			ocs_respond(c, OCS_NOT_FOUND, OCS_MSG_NOT_FOUND, NULL);
+			return ERR_OK;
+		}
+		return err_set(c, ERR_NOTFOUND, "Not Found", NULL);
+	}
+	if (rr == ROUTE_NO_METHOD) {
+		http_res_status(c, 405);
+		if (kind == ROUTE_OCS)
+			(void)http_res_header(c, "Content-Type",
+			    c->ocs_fmt == OCS_FMT_JSON ?
+			    "application/json; charset=utf-8" :
+			    "application/xml; charset=utf-8");
+		return ERR_OK;
+	}
+	c->route = rt;
+	c->req->body_max = rt->body_max;
+	if (c->req->content_length > rt->body_max)
+		return err_set(c, ERR_TOO_LARGE, "request body too large",
+		    "Content-Length %lld over %lld",
+		    (long long)c->req->content_length,
+		    (long long)rt->body_max);
+	if ((e = db_ensure(c)) != ERR_OK)
+		return e;
+	if (!(rt->flags & ROUTE_NO_SCHEMA)) {
+		if ((e = db_schema_current(c, REFX_SCHEMA_LATEST, &current)) !=
+		    ERR_OK)
+			return e;
+		if (!current) {
+			maintenance(c);
+			return ERR_OK;
+		}
+	}
+	if ((e = http_form_parse(c)) != ERR_OK)
+		return e;
+	if (kind == ROUTE_OCS) {
+		ocs_negotiate(c);	/* "format" may come in the body */
+		if (!(rt->flags & ROUTE_NO_CSRF) && !csrf_ok(c)) {
+			ocs_csrf_failed(c);
+			return ERR_OK;
+		}
+	}
+	if (rt->flags & ROUTE_TX) {
+		if ((e = db_tx_begin(c)) != ERR_OK)
+			return e;
+	}
+	e = rt->handler(c);
+	if (e == ERR_OK && c->err != ERR_OK)
+		e = c->err;	/* a handler must not swallow a recorded error */
+	if (rt->flags & ROUTE_TX) {
+		if (e == ERR_OK)
+			e = db_tx_commit(c);
+		else
+			db_tx_rollback(c);
+	}
+	return e;
+}
+
+static void
+access_log(struct ctx *c)
+{
+	struct buf	 b;
+	const char	*pattern = "-";
+
+	buf_init(&b, c->arena, 2048);
+	buf_adds(&b, ",\"reqid\":");
+	log_json_str(&b, c->reqid);
+	buf_adds(&b, ",\"method\":");
+	log_json_str(&b, c->req && c->req->method != HTTP_OTHER ?
+	    c->req->method_str : "OTHER");
+	if (c->route != NULL)
+		pattern = c->route->kind == ROUTE_OCS ?
+		    arena_printf(c->arena, "/ocs/v%d.php%s", c->ocs_version,
+		    c->route->pattern) : c->route->pattern;
+	buf_adds(&b, ",\"route\":");
+	log_json_str(&b, pattern);
+	buf_printf(&b, ",\"status\":%d,\"dur_us\":%lld,\"db_us\":%lld",
+	    c->res->status, (long long)(log_now_us() - c->start_us),
+	    (long long)c->db_us);
+	buf_printf(&b, ",\"bytes\":%lld", (long long)c->res->bytes_sent);
+	if (buf_ok(&b))
+		log_line(LOGL_INFO, buf_cstr(&b));
+}
+
+void
+app_dispatch(struct ctx *c, struct FCGX_Request *r)
+{
+	const char	*rid;
+	int		 e;
+
+	c->start_us = log_now_us();
+	e = http_req_init(c, r);
+	rid = http_env(c, "REQUEST_ID");
+	if (rid != NULL && rid[0] != '\0' && strlen(rid) <= 64 &&
+	    strpbrk(rid, "\"\\\r\n") == NULL)
+		c->reqid = rid;
+	else {
+		unsigned char	 raw[8] = { 0 };
+
+		if (crypto_random(raw, sizeof(raw)) != 0)
+			log_err(c, "random generator failed");
+		c->reqid = crypto_hex(c->arena, raw, sizeof(raw));
+	}
+	if (e == ERR_OK)
+		e = run(c);
+	if (e != ERR_OK)
+		render_error(c, e);
+	if (c->req->body_read < c->req->content_length &&
+	    c->req->content_length <= c->req->body_max)
+		http_body_drain(c);
+	if (http_res_finish(c) != ERR_OK)
+		log_info(c, "client went away before the response was sent");
+	access_log(c);
+}

@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/*
+ * routes.c - the one route table: the table of contents of refx's HTTP
+ * surface.  OCS patterns are relative to /ocs/v1.php and /ocs/v2.php.
+ */
+#include "app.h"
+
+#include "http/http.h"
+
+#define GET_HEAD	(HTTP_GET | HTTP_HEAD)
+
+const struct route app_routes[] = {
+	/* Nextcloud discovery (nextcloud-api.md §2) */
+	{ GET_HEAD, ROUTE_PLAIN, "/status.php", h_status_get, AUTH_PUBLIC, 0,
+	    ROUTE_NO_SCHEMA },
+	{ GET_HEAD, ROUTE_OCS, "/cloud/capabilities", h_ocs_capabilities,
+	    AUTH_PUBLIC, 0, 0 },
+};
+
+const size_t app_nroutes = sizeof(app_routes) / sizeof(app_routes[0]);

@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+#include "jx/jx.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/arena.h"
+#include "core/ctx.h"
+#include "core/err.h"
+
+static void
+decref(void *p)
+{
+	json_decref(p);
+}
+
+json_t *
+jx_own(struct arena *a, json_t *v)
+{
+	if (v != NULL)
+		arena_defer(a, decref, v);
+	return v;
+}
+
+char *
+jx_dump(struct arena *a, const json_t *v)
+{
+	char	*raw, *out;
+	size_t	 n, extra = 0, j = 0;
+
+	raw = json_dumps(v, JSON_COMPACT | JSON_ENSURE_ASCII |
+	    JSON_ESCAPE_SLASH | JSON_ENCODE_ANY);
+	if (raw == NULL)
+		return NULL;
+	n = strlen(raw);
+	/* '<' and '>' can only occur inside strings: hex them like PHP. */
+	for (size_t i = 0; i < n; i++)
+		if (raw[i] == '<' || raw[i] == '>')
+			extra += 5;
+	out = arena_alloc(a, n + extra + 1);
+	for (size_t i = 0; i < n; i++) {
+		if (raw[i] == '<' || raw[i] == '>') {
+			memcpy(out + j, raw[i] == '<' ? "\\u003C" : "\\u003E", 6);
+			j += 6;
+		} else
+			out[j++] = raw[i];
+	}
+	out[j] = '\0';
+	free(raw);
+	return out;
+}
+
+int
+jx_parse(struct ctx *c, struct sv s, size_t max, json_t **out)
+{
+	json_error_t	 je;
+	json_t		*v;
+
+	if (s.n > max)
+		return err_set(c, ERR_TOO_LARGE, NULL, "json over %zu bytes",
+		    max);
+	v = json_loadb(s.p, s.n, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &je);
+	if (v == NULL)
+		return err_set(c, ERR_INVAL, "malformed JSON",
+		    "line %d column %d: %s", je.line, je.column, je.text);
+	*out = jx_own(c->arena, v);
+	return ERR_OK;
+}
+
+json_t *
+jx_str(const char *s)
+{
+	json_t	*v = s ? json_string(s) : json_null();
+
+	/* json_string refuses invalid UTF-8; never hand out NULL. */
+	return v ? v : json_string("");
+}
