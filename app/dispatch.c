@@ -89,7 +89,7 @@ run(struct ctx *c)
 	const struct route	*rt = NULL;
 	enum route_result	 rr;
 	enum route_kind		 kind = ROUTE_PLAIN;
-	char			**segs = c->req->seg;
+	const char		**segs = c->req->seg;
 	size_t			 nseg = c->req->nseg;
 	bool			 current;
 	int			 e;

@@ -56,12 +56,13 @@ http_pct_decode(struct arena *a, struct sv s, bool plus_space, struct sv *out)
 }
 
 int
-http_split_path(struct arena *a, struct sv raw, char ***segs, size_t *nseg,
+http_split_path(struct arena *a, struct sv raw, const char ***segs,
+    size_t *nseg,
     bool *trailing_slash)
 {
 	struct cur	 c;
 	struct sv	 part, dec;
-	char		**v;
+	const char	**v;
 	size_t		 n = 0;
 
 	if (raw.n == 0 || raw.p[0] != '/')
@@ -79,7 +80,7 @@ http_split_path(struct arena *a, struct sv raw, char ***segs, size_t *nseg,
 			return -1;
 		if (n == LIM_PATH_SEGMENTS)
 			return -1;
-		v[n++] = (char *)(uintptr_t)dec.p;
+		v[n++] = dec.p;
 	}
 	v[n] = NULL;
 	*segs = v;

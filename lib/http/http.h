@@ -54,7 +54,7 @@ struct http_req {
 	const char		*uri;		/* raw REQUEST_URI */
 	struct sv		 raw_path;	/* undecoded path part */
 	struct sv		 raw_query;	/* undecoded, without '?' */
-	char			**seg;		/* decoded path segments */
+	const char		**seg;		/* decoded path segments */
 	size_t			 nseg;
 	bool			 trailing_slash;
 	struct http_param	*query;
@@ -94,7 +94,7 @@ int http_pct_decode(struct arena *a, struct sv s, bool plus_space,
  * path not starting with '/', a malformed escape, a NUL byte, a "." or ".."
  * segment, or more than LIM_PATH_SEGMENTS segments.
  */
-int http_split_path(struct arena *a, struct sv raw, char ***segs,
+int http_split_path(struct arena *a, struct sv raw, const char ***segs,
     size_t *nseg, bool *trailing_slash);
 
 /*

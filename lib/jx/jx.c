@@ -42,6 +42,18 @@ jx_dump(struct arena *a, const json_t *v)
 		if (raw[i] == '<' || raw[i] == '>') {
 			memcpy(out + j, raw[i] == '<' ? "\\u003C" : "\\u003E", 6);
 			j += 6;
+		} else if (raw[i] == '\\' && i + 1 < n) {
+			/* PHP writes \u00e4, jansson \u00E4: lower the hex. */
+			size_t	 len = raw[i + 1] == 'u' && i + 5 < n ? 6 : 2;
+
+			for (size_t k = 0; k < len; k++) {
+				char	 ch = raw[i + k];
+
+				if (len == 6 && k >= 2 && ch >= 'A' && ch <= 'F')
+					ch = (char)(ch - 'A' + 'a');
+				out[j++] = ch;
+			}
+			i += len - 1;
 		} else
 			out[j++] = raw[i];
 	}

@@ -16,7 +16,8 @@
  * pattern and the arena) and return the number of captures, else -1.
  */
 static int
-match_one(struct ctx *c, const char *pattern, char **segs, size_t nseg,
+match_one(struct ctx *c, const char *pattern, const char *const *segs,
+    size_t nseg,
     struct http_param *caps)
 {
 	struct cur	 pc = cur_init(sv_from(pattern));
@@ -64,7 +65,7 @@ match_one(struct ctx *c, const char *pattern, char **segs, size_t nseg,
 
 enum route_result
 route_match(struct ctx *c, const struct route *table, size_t n,
-    enum route_kind kind, char **segs, size_t nseg, unsigned method,
+    enum route_kind kind, const char *const *segs, size_t nseg, unsigned method,
     const struct route **out)
 {
 	struct http_param	 caps[MAX_CAPTURES];

@@ -57,7 +57,7 @@ enum route_result {
  * holds the captures (arena).  Pure function of its inputs otherwise.
  */
 enum route_result route_match(struct ctx *c, const struct route *table,
-    size_t n, enum route_kind kind, char **segs, size_t nseg,
+    size_t n, enum route_kind kind, const char *const *segs, size_t nseg,
     unsigned method, const struct route **out);
 
 /*
