@@ -61,7 +61,8 @@ $(GENDIR)/schema.h: $(MIGRATIONS) Makefile
 
 $(OBJDIR)/%.o: %.c $(GENDIR)/schema.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c -o $@ $<
+	@echo "CC $<"
+	@$(CC) $(CFLAGS) -c -o $@ $<
 
 $(BINDIR)/refx-fcgi: $(OBJDIR)/app/main.o $(APP_OBJ) $(LIB_OBJ)
 	@mkdir -p $(dir $@)

@@ -26,6 +26,12 @@ void app_dispatch(struct ctx *c, struct FCGX_Request *r);
 /* h_status.c */
 int h_status_get(struct ctx *c);
 
+/* h_testing.c: test-only routes, served with [testing] routes = 1 */
+int h_testing_error(struct ctx *c);
+int h_testing_sleep(struct ctx *c);
+int h_testing_worker(struct ctx *c);
+int h_testing_echo(struct ctx *c);
+
 /* h_ocs_caps.c */
 int h_ocs_capabilities(struct ctx *c);
 

@@ -57,9 +57,10 @@ render_error(struct ctx *c, int e)
 static void
 maintenance(struct ctx *c)
 {
-	if (c->ocs_version != 0)
+	if (c->ocs_version != 0) {
 		ocs_respond(c, 503, "Service unavailable", NULL);
-	else
+		http_res_status(c, 503);	/* v1 too (nextcloud-api.md §1.1) */
+	} else
 		plain_error(c, 503, "Service unavailable: the database schema "
 		    "is being upgraded");
 	(void)http_res_header(c, "X-Nextcloud-Maintenance-Mode", "1");
@@ -104,6 +105,9 @@ run(struct ctx *c)
 	}
 	rr = route_match(c, app_routes, app_nroutes, kind, segs, nseg,
 	    c->req->method, &rt);
+	if (rr != ROUTE_NO_PATH && rt != NULL && (rt->flags & ROUTE_TESTING) &&
+	    !c->conf->test_routes)
+		rr = ROUTE_NO_PATH;
 	if (rr == ROUTE_NO_PATH) {
 		if (kind == ROUTE_OCS) {
 			ocs_respond(c, OCS_NOT_FOUND, OCS_MSG_NOT_FOUND, NULL);
@@ -121,12 +125,13 @@ run(struct ctx *c)
 		return ERR_OK;
 	}
 	c->route = rt;
-	c->req->body_max = rt->body_max;
-	if (c->req->content_length > rt->body_max)
+	c->req->body_max = rt->body_max < c->conf->max_body_bytes ?
+	    rt->body_max : c->conf->max_body_bytes;
+	if (c->req->content_length > c->req->body_max)
 		return err_set(c, ERR_TOO_LARGE, "request body too large",
 		    "Content-Length %lld over %lld",
 		    (long long)c->req->content_length,
-		    (long long)rt->body_max);
+		    (long long)c->req->body_max);
 	if ((e = db_ensure(c)) != ERR_OK)
 		return e;
 	if (!(rt->flags & ROUTE_NO_SCHEMA)) {

@@ -15,6 +15,16 @@ const struct route app_routes[] = {
 	    ROUTE_NO_SCHEMA },
 	{ GET_HEAD, ROUTE_OCS, "/cloud/capabilities", h_ocs_capabilities,
 	    AUTH_PUBLIC, 0, 0 },
+
+	/* Test-only routes: invisible unless [testing] routes = 1. */
+	{ HTTP_GET, ROUTE_OCS, "/apps/refx_testing/error/{kind}",
+	    h_testing_error, AUTH_PUBLIC, 0, ROUTE_TESTING },
+	{ HTTP_GET, ROUTE_OCS, "/apps/refx_testing/sleep/{ms}",
+	    h_testing_sleep, AUTH_PUBLIC, 0, ROUTE_TESTING },
+	{ HTTP_GET, ROUTE_OCS, "/apps/refx_testing/worker", h_testing_worker,
+	    AUTH_PUBLIC, 0, ROUTE_TESTING },
+	{ HTTP_POST, ROUTE_OCS, "/apps/refx_testing/echo", h_testing_echo,
+	    AUTH_PUBLIC, 1024, ROUTE_TESTING | ROUTE_TX },
 };
 
 const size_t app_nroutes = sizeof(app_routes) / sizeof(app_routes[0]);

@@ -37,7 +37,6 @@ static const struct key keys[] = {
 	{ "server", "log_level", K_STR, "info", 0, 0, S(log_level) },
 	{ "server", "max_body_bytes", K_INT, "1073741824", 1,
 	    (int64_t)1 << 40, S(max_body_bytes) },
-	{ "server", "trusted_proxies", K_STR, "", 0, 0, S(trusted_proxies) },
 	{ "database", "conninfo", K_STR, "dbname=refx", 0, 0, S(db_conninfo) },
 	{ "database", "password_file", K_STR, "", 0, 0, S(db_password_file) },
 	{ "database", "statement_timeout_ms", K_INT, "30000", 100, 3600000,
@@ -49,6 +48,7 @@ static const struct key keys[] = {
 	    S(templates_dir) },
 	{ "testing", "clock_offset_s", K_INT, "0", -(int64_t)100 * 365 * 86400,
 	    (int64_t)100 * 365 * 86400, S(test_clock_offset_s) },
+	{ "testing", "routes", K_INT, "0", 0, 1, S(test_routes) },
 };
 
 #define NKEYS	(sizeof(keys) / sizeof(keys[0]))

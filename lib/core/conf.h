@@ -29,7 +29,6 @@ struct conf {
 	const char	*timezone;		/* IANA zone name */
 	const char	*log_level;
 	int64_t		 max_body_bytes;
-	const char	*trusted_proxies;	/* space-separated addresses */
 
 	/* [database] */
 	const char	*db_conninfo;
@@ -45,6 +44,7 @@ struct conf {
 
 	/* [testing] - never set in production */
 	int64_t		 test_clock_offset_s;	/* added to "now" */
+	int64_t		 test_routes;		/* 1: serve ROUTE_TESTING */
 };
 
 /*

@@ -341,8 +341,10 @@ db_schema_current(struct ctx *c, const char *latest, bool *current)
 		*current = true;
 		return ERR_OK;
 	}
-	e = db_query(c, &r, "SELECT to_regclass('public.schema_migrations') "
-	    "IS NOT NULL", "");
+	/* The catalog needs no privileges: works before 0001 grants any. */
+	e = db_query(c, &r, "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_class "
+	    "c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE "
+	    "n.nspname = 'public' AND c.relname = 'schema_migrations')", "");
 	if (e != ERR_OK)
 		return e;
 	if (!db_get_bool(r, 0, 0)) {

@@ -33,6 +33,7 @@ enum route_auth {
 #define ROUTE_TX		(1u << 0)	/* run inside BEGIN/COMMIT */
 #define ROUTE_NO_CSRF		(1u << 1)	/* OCS route exempt from §1.7 */
 #define ROUTE_NO_SCHEMA		(1u << 2)	/* serve while migrations pend */
+#define ROUTE_TESTING		(1u << 3)	/* only with [testing] routes = 1 */
 
 struct route {
 	unsigned	 methods;	/* enum http_method bits */
