@@ -229,6 +229,20 @@ db_query_(struct ctx *c, struct db_rows **out, const char *sql,
 	va_end(ap);
 	t0 = log_now_us();
 	r = PQexecParams(c->db->conn, sql, (int)n, NULL, vals, lens, fmts, 0);
+	if (PQstatus(c->db->conn) == CONNECTION_BAD && !c->db->in_tx) {
+		/*
+		 * The server closed an idle connection (restart, terminated
+		 * backend).  Outside a transaction nothing was done, so
+		 * reconnect once and run the statement again.
+		 */
+		PQclear(r);
+		r = NULL;
+		PQreset(c->db->conn);
+		c->db->schema_ok = false;
+		if (PQstatus(c->db->conn) == CONNECTION_OK)
+			r = PQexecParams(c->db->conn, sql, (int)n, NULL, vals,
+			    lens, fmts, 0);
+	}
 	c->db_us += log_now_us() - t0;
 	if (r != NULL)
 		arena_defer(c->arena, clear_result, r);

@@ -472,3 +472,18 @@ def test_workers_clean_under_asan(stack):
     # Any sanitizer report in the shared workers' logs is a failure.
     assert "ERROR: AddressSanitizer" not in stack.worker_logs()
     assert "runtime error:" not in stack.worker_logs()
+
+
+def test_workers_reconnect_after_backends_are_terminated(stack, ocs):
+    # Warm every thread's connection, then kill all of refx_app's backends.
+    for _ in range(16):
+        assert ocs.get(ocs.base + "/ocs/v2.php/apps/refx_testing/worker"
+                       ).status_code == 200
+    killed = stack.psql("SELECT count(*) FROM (SELECT pg_terminate_backend"
+                        "(pid) FROM pg_stat_activity WHERE usename = "
+                        "'refx_app') t")
+    assert int(killed) >= 1
+    for _ in range(16):
+        r = ocs.get(ocs.base + "/ocs/v2.php/apps/refx_testing/sleep/0"
+                    "?format=json")
+        assert r.status_code == 200
