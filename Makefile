@@ -4,7 +4,8 @@
 
 BUILD	?= debug
 CC	?= cc
-PKGS	:= fcgi libpq jansson libcrypto libxml-2.0 inih
+PKGS	:= fcgi libpq jansson libcrypto libxml-2.0 inih libargon2 liboath \
+	   libqrencode
 
 ifeq ($(BUILD),debug)
 BINDIR	:= build
@@ -66,15 +67,18 @@ $(OBJDIR)/%.o: %.c $(GENDIR)/schema.h
 
 $(BINDIR)/refx-fcgi: $(OBJDIR)/app/main.o $(APP_OBJ) $(LIB_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	@echo "LD $@"
+	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BINDIR)/refx-admin: $(OBJDIR)/app/admin.o $(LIB_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	@echo "LD $@"
+	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 build/$(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJ) $(APP_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(LIB_OBJ) $(APP_OBJ) \
+	@echo "CC $<"
+	@$(CC) $(CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(LIB_OBJ) $(APP_OBJ) \
 	    $(LDLIBS) $(shell pkg-config --libs cmocka)
 
 deps:

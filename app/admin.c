@@ -5,13 +5,22 @@
  * success, 1 failure (message on stderr), 2 usage error.
  */
 #include <getopt.h>
+#include <liboath/oath.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "account/account.h"
+#include "audit/audit.h"
+#include "auth/auth.h"
+#include "core/arena.h"
 #include "core/conf.h"
+#include "core/ctx.h"
+#include "core/err.h"
+#include "crypto/crypto.h"
 #include "db/db.h"
+#include "settings/settings.h"
 #include "version.h"
 
 struct cmd {
@@ -59,7 +68,264 @@ cmd_version(const struct conf *conf, const char *pw, int argc, char **argv)
 	return 0;
 }
 
+/*
+ * A request-like context for the domain functions: its own connection and
+ * arena; audit rows name the actor "system".
+ */
+static int
+cli_open(struct ctx *c, const struct conf *conf, const char *pw)
+{
+	memset(c, 0, sizeof(*c));
+	c->arena = arena_new(65536);
+	c->conf = conf;
+	c->cli = true;
+	c->reqid = "refx-admin";
+	c->db = db_open(conf->db_conninfo, pw, conf->db_statement_timeout_ms);
+	if (db_ensure(c) != ERR_OK) {
+		fprintf(stderr, "refx-admin: %s\n", c->err_detail ?
+		    c->err_detail : "database unavailable");
+		return -1;
+	}
+	return db_tx_begin(c) == ERR_OK ? 0 : -1;
+}
+
+/* Commit (rc 0) or roll back and report the recorded error (rc 1). */
+static int
+cli_close(struct ctx *c, int e)
+{
+	int	 rc = 0;
+
+	if (e == ERR_OK)
+		e = db_tx_commit(c);
+	else
+		db_tx_rollback(c);
+	if (e != ERR_OK) {
+		fprintf(stderr, "refx-admin: %s%s%s\n", err_public(c, e),
+		    c->err_detail ? ": " : "", c->err_detail ? c->err_detail :
+		    "");
+		rc = 1;
+	}
+	db_close(c->db);
+	arena_free(c->arena);
+	return rc;
+}
+
+/* A password from stdin (first line) or a new random one (printed). */
+static const char *
+get_password(struct ctx *c, int argc, char **argv, bool *generated)
+{
+	char	 line[1100];
+
+	*generated = false;
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--password-stdin") != 0)
+			continue;
+		if (fgets(line, sizeof(line), stdin) == NULL)
+			return NULL;
+		line[strcspn(line, "\r\n")] = '\0';
+		return arena_strdup(c->arena, line);
+	}
+	*generated = true;
+	return crypto_token(c->arena, CRYPTO_ALNUM, 20);
+}
+
+static const char *
+opt(int argc, char **argv, const char *name)
+{
+	for (int i = 0; i + 1 < argc; i++)
+		if (strcmp(argv[i], name) == 0)
+			return argv[i + 1];
+	return NULL;
+}
+
+static int
+cmd_user(const struct conf *conf, const char *pw, int argc, char **argv)
+{
+	struct ctx	 c;
+	const char	*sub = argc > 1 ? argv[1] : "", *uid = argc > 2 ?
+			    argv[2] : NULL;
+	int64_t		 id = 0;
+	bool		 gen;
+	int		 e = ERR_OK;
+
+	if (uid == NULL) {
+		fprintf(stderr, "usage: refx-admin user add|passwd|enable|"
+		    "disable|role|apppassword|ensure-admin UID [...]\n");
+		return 2;
+	}
+	if (cli_open(&c, conf, pw) != 0)
+		return 1;
+	if (strcmp(sub, "add") == 0 || strcmp(sub, "ensure-admin") == 0) {
+		const char	*pass;
+		unsigned	 roles = 0;
+
+		if (strcmp(sub, "ensure-admin") == 0) {
+			struct db_rows	*r;
+			const char	*env = getenv("REFX_ADMIN_PASSWORD");
+
+			if ((e = db_query(&c, &r, "SELECT 1 FROM user_roles x "
+			    "JOIN users u ON u.id = x.user_id WHERE x.role = "
+			    "'admin' AND u.deleted_at IS NULL LIMIT 1", "")) !=
+			    ERR_OK || db_rows_n(r) > 0)
+				return cli_close(&c, e);
+			roles = ROLE_ADMIN;
+			gen = env == NULL || env[0] == '\0';
+			pass = gen ? crypto_token(c.arena, CRYPTO_ALNUM, 20) :
+			    env;
+		} else {
+			for (int i = 3; i + 1 < argc; i++)
+				if (strcmp(argv[i], "--role") == 0) {
+					unsigned	 r = auth_role_parse(
+					    argv[i + 1]);
+
+					if (r == 0) {
+						fprintf(stderr, "refx-admin: "
+						    "unknown role %s\n",
+						    argv[i + 1]);
+						return cli_close(&c, ERR_INVAL);
+					}
+					roles |= r;
+				}
+			pass = get_password(&c, argc, argv, &gen);
+		}
+		if (pass == NULL)
+			return cli_close(&c, err_set(&c, ERR_INVAL,
+			    "no password given", NULL));
+		e = account_user_create(&c, uid, pass, opt(argc, argv,
+		    "--display"), opt(argc, argv, "--email"), opt(argc, argv,
+		    "--language"), roles, &id);
+		if (e == ERR_OK && gen)
+			printf("%s\n", pass);
+	} else if (strcmp(sub, "passwd") == 0) {
+		const char	*pass = get_password(&c, argc, argv, &gen);
+
+		if ((e = account_user_id(&c, uid, &id)) == ERR_OK)
+			e = account_user_set(&c, id, "password", pass ? pass :
+			    "");
+		if (e == ERR_OK && gen)
+			printf("%s\n", pass);
+	} else if (strcmp(sub, "enable") == 0 || strcmp(sub, "disable") == 0) {
+		if ((e = account_user_id(&c, uid, &id)) == ERR_OK)
+			e = account_user_enable(&c, id, sub[0] == 'e');
+	} else if (strcmp(sub, "role") == 0) {
+		unsigned	 r = argc > 4 ? auth_role_parse(argv[4]) : 0;
+		bool		 add = argc > 3 && strcmp(argv[3], "add") == 0;
+
+		if (r == 0 || argc < 4 || (!add && strcmp(argv[3], "remove")))
+			e = err_set(&c, ERR_INVAL, "usage: refx-admin user role "
+			    "UID add|remove admin|manager|staff|referrer", NULL);
+		else if ((e = account_user_id(&c, uid, &id)) == ERR_OK)
+			e = account_role_set(&c, id, r, add);
+	} else if (strcmp(sub, "apppassword") == 0) {
+		const char	*plain;
+		int64_t		 ap;
+
+		if ((e = account_user_id(&c, uid, &id)) == ERR_OK)
+			e = auth_app_password_create(&c, id, argc > 3 ? argv[3] :
+			    "refx-admin", &plain, &ap);
+		if (e == ERR_OK)
+			printf("%s\n", plain);
+	} else
+		e = err_set(&c, ERR_INVAL, "unknown user command", NULL);
+	return cli_close(&c, e);
+}
+
+static int
+cmd_group(const struct conf *conf, const char *pw, int argc, char **argv)
+{
+	struct ctx		 c;
+	struct account_group	 g = { 0 };
+	const char		*sub = argc > 1 ? argv[1] : "";
+	int64_t			 id, uid;
+	int			 e;
+
+	if (argc < 3) {
+		fprintf(stderr, "usage: refx-admin group add GID [--display N] | "
+		    "adduser GID UID | subadmin GID UID\n");
+		return 2;
+	}
+	if (cli_open(&c, conf, pw) != 0)
+		return 1;
+	if (strcmp(sub, "add") == 0) {
+		g.gid = argv[2];
+		g.display_name = opt(argc, argv, "--display");
+		e = account_group_create(&c, &g, &id);
+	} else if ((strcmp(sub, "adduser") == 0 || strcmp(sub, "subadmin") ==
+	    0) && argc > 3) {
+		if ((e = account_group_get(&c, argv[2], &g)) == ERR_OK &&
+		    (e = account_user_id(&c, argv[3], &uid)) == ERR_OK)
+			e = sub[0] == 'a' ? account_member_set(&c, g.id, uid,
+			    true) : account_subadmin_set(&c, g.id, uid, true);
+	} else
+		e = err_set(&c, ERR_INVAL, "unknown group command", NULL);
+	return cli_close(&c, e);
+}
+
+static int
+cmd_clinic(const struct conf *conf, const char *pw, int argc, char **argv)
+{
+	struct ctx		 c;
+	struct account_group	 g = { 0 };
+	int64_t			 id;
+
+	if (argc < 3 || strcmp(argv[1], "add") != 0) {
+		fprintf(stderr, "usage: refx-admin clinic add GID --name NAME "
+		    "--bsnr NNNNNNNNN [--address A] [--email E]\n");
+		return 2;
+	}
+	if (cli_open(&c, conf, pw) != 0)
+		return 1;
+	g.gid = argv[2];
+	g.referrer = true;
+	g.clinic_name = opt(argc, argv, "--name");
+	g.display_name = g.clinic_name;
+	g.bsnr = opt(argc, argv, "--bsnr");
+	g.address = opt(argc, argv, "--address");
+	g.notification_email = opt(argc, argv, "--email");
+	return cli_close(&c, account_group_create(&c, &g, &id));
+}
+
+static int
+cmd_audit(const struct conf *conf, const char *pw, int argc, char **argv)
+{
+	char	 err[512];
+	int64_t	 n;
+
+	if (argc < 2 || strcmp(argv[1], "verify") != 0) {
+		fprintf(stderr, "usage: refx-admin audit verify\n");
+		return 2;
+	}
+	n = audit_verify(conf->db_conninfo, pw, err, sizeof(err));
+	if (n < 0) {
+		fprintf(stderr, "refx-admin: audit chain broken: %s\n", err);
+		return 1;
+	}
+	printf("audit chain intact: %lld events checked\n", (long long)n);
+	return 0;
+}
+
+static int
+cmd_settings(const struct conf *conf, const char *pw, int argc, char **argv)
+{
+	struct ctx	 c;
+
+	if (argc != 4 || strcmp(argv[1], "set") != 0) {
+		fprintf(stderr, "usage: refx-admin settings set KEY JSON\n");
+		return 2;
+	}
+	if (cli_open(&c, conf, pw) != 0)
+		return 1;
+	return cli_close(&c, settings_set(&c, argv[2], argv[3]));
+}
+
 static const struct cmd cmds[] = {
+	{ "user", "add|passwd|enable|disable|role|apppassword|ensure-admin "
+	    "UID ...", cmd_user },
+	{ "group", "add GID | adduser GID UID | subadmin GID UID", cmd_group },
+	{ "clinic", "add GID --name NAME --bsnr BSNR [--address A] "
+	    "[--email E]", cmd_clinic },
+	{ "audit", "verify: walk the audit hash chain", cmd_audit },
+	{ "settings", "set KEY JSON", cmd_settings },
 	{ "migrate", "apply pending database migrations (--status: count "
 	    "them; exit 3 if any)", cmd_migrate },
 	{ "version", "print the version", cmd_version },
@@ -70,7 +336,7 @@ usage(void)
 {
 	fprintf(stderr, "usage: refx-admin [-c config] command [args]\n");
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
-		fprintf(stderr, "  %-10s %s\n", cmds[i].name, cmds[i].help);
+		fprintf(stderr, "  %-9s %s\n", cmds[i].name, cmds[i].help);
 }
 
 int
@@ -100,6 +366,8 @@ main(int argc, char **argv)
 		usage();
 		return 2;
 	}
+	if (oath_init() != OATH_OK)
+		return 1;
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
 		if (strcmp(argv[0], cmds[i].name) != 0)
 			continue;

@@ -23,10 +23,71 @@ extern const size_t app_nroutes;
  */
 void app_dispatch(struct ctx *c, struct FCGX_Request *r);
 
+/*
+ * app_web_error - render error e as an HTML page (h_web.c): 401 on a page
+ * redirects to the login form, everything else gets an error page.
+ */
+void app_web_error(struct ctx *c, int e);
+
 /* h_status.c */
 int h_status_get(struct ctx *c);
 
+/* h_flow.c: Login Flow v2 */
+int h_flow_init(struct ctx *c);
+int h_flow_poll(struct ctx *c);
+int h_flow_start(struct ctx *c);
+int h_flow_grant_page(struct ctx *c);
+int h_flow_grant(struct ctx *c);
+
+/* h_login.c: web login, two-factor, account security page */
+int h_web_root(struct ctx *c);
+int h_login_page(struct ctx *c);
+int h_login_submit(struct ctx *c);
+int h_2fa_page(struct ctx *c);
+int h_2fa_submit(struct ctx *c);
+int h_2fa_setup_page(struct ctx *c);
+int h_2fa_setup_submit(struct ctx *c);
+int h_logout(struct ctx *c);
+int h_security_page(struct ctx *c);
+int h_apppw_create(struct ctx *c);
+int h_apppw_revoke(struct ctx *c);
+int h_logout_everywhere(struct ctx *c);
+int h_password_change(struct ctx *c);
+
+/* h_apppassword.c: OCS app password endpoints */
+int h_ocs_getapppassword(struct ctx *c);
+int h_ocs_apppassword_delete(struct ctx *c);
+
+/* h_provisioning.c */
+int h_prov_current_user(struct ctx *c);
+int h_prov_users_list(struct ctx *c);
+int h_prov_user_create(struct ctx *c);
+int h_prov_user_get(struct ctx *c);
+int h_prov_user_edit(struct ctx *c);
+int h_prov_user_delete(struct ctx *c);
+int h_prov_user_enable(struct ctx *c);
+int h_prov_user_disable(struct ctx *c);
+int h_prov_user_groups(struct ctx *c);
+int h_prov_user_group_add(struct ctx *c);
+int h_prov_user_group_remove(struct ctx *c);
+int h_prov_user_subadmins(struct ctx *c);
+int h_prov_subadmin_add(struct ctx *c);
+int h_prov_subadmin_remove(struct ctx *c);
+int h_prov_groups_list(struct ctx *c);
+int h_prov_group_create(struct ctx *c);
+int h_prov_group_members(struct ctx *c);
+int h_prov_group_delete(struct ctx *c);
+int h_prov_group_subadmins(struct ctx *c);
+
+/* h_clinics.c */
+int h_clinics_list(struct ctx *c);
+int h_clinic_create(struct ctx *c);
+int h_clinic_get(struct ctx *c);
+int h_clinic_update(struct ctx *c);
+int h_clinic_delete(struct ctx *c);
+
 /* h_testing.c: test-only routes, served with [testing] routes = 1 */
+int h_testing_clock(struct ctx *c);
 int h_testing_error(struct ctx *c);
 int h_testing_sleep(struct ctx *c);
 int h_testing_worker(struct ctx *c);

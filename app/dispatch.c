@@ -11,6 +11,7 @@
 #include <fcgiapp.h>
 #include <string.h>
 
+#include "auth/auth.h"
 #include "core/arena.h"
 #include "core/buf.h"
 #include "core/conf.h"
@@ -46,6 +47,14 @@ render_error(struct ctx *c, int e)
 		log_info(c, "%s: %s", err_name(e), c->err_detail);
 	if (c->ocs_version != 0) {
 		ocs_render_error(c, e);
+		/* Wrong credentials (not missing ones) get a challenge (§1.8). */
+		if (e == ERR_UNAUTH && http_header(c, "Authorization") != NULL)
+			(void)http_res_header(c, "WWW-Authenticate",
+			    http_basic_challenge(c, "Authorisation Required"));
+		return;
+	}
+	if (c->route != NULL && c->route->kind == ROUTE_WEB) {
+		app_web_error(c, e);
 		return;
 	}
 	if (c->res->status == 431)
@@ -72,6 +81,18 @@ maintenance(struct ctx *c)
  * cookie sessions.)
  */
 static bool
+token_matches(struct ctx *c)
+{
+	const char	*t = http_header(c, "requesttoken");
+
+	if (t == NULL)
+		t = http_param(c, "requesttoken");
+	return t != NULL && c->user != NULL && c->user->csrf_token != NULL &&
+	    strlen(t) == strlen(c->user->csrf_token) &&
+	    crypto_eq(t, c->user->csrf_token, strlen(t));
+}
+
+static bool
 csrf_ok(struct ctx *c)
 {
 	const char	*h = http_header(c, "OCS-APIRequest");
@@ -81,7 +102,43 @@ csrf_ok(struct ctx *c)
 		return true;
 	if (auth != NULL && strncmp(auth, "Bearer ", 7) == 0)
 		return true;
-	return false;
+	return token_matches(c);
+}
+
+/*
+ * Identify the caller and apply the route's auth rule.  OCS routes take
+ * Basic credentials (password or app password) or a session; web pages
+ * only sessions; status.php nobody.
+ */
+static int
+authenticate(struct ctx *c, const struct route *rt)
+{
+	const char	*authz = http_header(c, "Authorization");
+	int		 e;
+
+	if (rt->kind == ROUTE_OCS && authz != NULL && authz[0] != '\0') {
+		if ((e = auth_basic(c, authz)) != ERR_OK)
+			return e;
+	} else if (rt->kind == ROUTE_WEB || rt->auth != AUTH_PUBLIC ||
+	    rt->kind == ROUTE_OCS) {
+		if ((e = auth_session_lookup(c)) != ERR_OK && e != ERR_NOTFOUND)
+			return e;
+	}
+	if (rt->auth == AUTH_PUBLIC)
+		return ERR_OK;
+	if (c->user == NULL || (rt->auth == AUTH_PENDING &&
+	    c->user->method != AUTHM_SESSION))
+		return err_set(c, ERR_UNAUTH, "Current user is not logged in",
+		    NULL);
+	if (rt->auth == AUTH_USER && c->user->method == AUTHM_SESSION &&
+	    strcmp(c->user->session_state, "ok") != 0)
+		return err_set(c, ERR_UNAUTH, "Current user is not logged in",
+		    "session in state %s", c->user->session_state);
+	if (rt->roles != 0 && !(c->user->roles & rt->roles))
+		return err_set(c, ERR_FORBIDDEN, rt->roles == ROLE_ADMIN ?
+		    "Logged in account must be an admin" :
+		    "Logged in account does not have the required role", NULL);
+	return ERR_OK;
 }
 
 static int
@@ -143,15 +200,25 @@ run(struct ctx *c)
 			return ERR_OK;
 		}
 	}
-	if ((e = http_form_parse(c)) != ERR_OK)
+	if ((e = http_form_parse(c)) != ERR_OK) {
+		/* Nextcloud treats a malformed JSON body as uncaught: 996. */
+		if (kind == ROUTE_OCS && e == ERR_INVAL)
+			c->err_ocs_code = OCS_SERVER_ERROR;
 		return e;
-	if (kind == ROUTE_OCS) {
-		ocs_negotiate(c);	/* "format" may come in the body */
-		if (!(rt->flags & ROUTE_NO_CSRF) && !csrf_ok(c)) {
-			ocs_csrf_failed(c);
-			return ERR_OK;
-		}
 	}
+	if (kind == ROUTE_OCS)
+		ocs_negotiate(c);	/* "format" may come in the body */
+	/* Login before CSRF, as Nextcloud's SecurityMiddleware orders them. */
+	if ((e = authenticate(c, rt)) != ERR_OK)
+		return e;
+	if (kind == ROUTE_OCS && !(rt->flags & ROUTE_NO_CSRF) && !csrf_ok(c)) {
+		ocs_csrf_failed(c);
+		return ERR_OK;
+	}
+	/* Cookie-authenticated writes on web pages carry the session token. */
+	if (rt->kind == ROUTE_WEB && !(rt->flags & ROUTE_NO_CSRF) &&
+	    !(c->req->method & (HTTP_GET | HTTP_HEAD)) && !token_matches(c))
+		return err_set(c, ERR_PRECONDITION, "CSRF check failed", NULL);
 	if (rt->flags & ROUTE_TX) {
 		if ((e = db_tx_begin(c)) != ERR_OK)
 			return e;
@@ -190,6 +257,8 @@ access_log(struct ctx *c)
 	    c->res->status, (long long)(log_now_us() - c->start_us),
 	    (long long)c->db_us);
 	buf_printf(&b, ",\"bytes\":%lld", (long long)c->res->bytes_sent);
+	if (c->user != NULL)
+		buf_printf(&b, ",\"user\":%lld", (long long)c->user->id);
 	if (buf_ok(&b))
 		log_line(LOGL_INFO, buf_cstr(&b));
 }
@@ -213,8 +282,10 @@ app_dispatch(struct ctx *c, struct FCGX_Request *r)
 			log_err(c, "random generator failed");
 		c->reqid = crypto_hex(c->arena, raw, sizeof(raw));
 	}
-	if (e == ERR_OK)
+	if (e == ERR_OK) {
+		(void)auth_client_addr(c);
 		e = run(c);
+	}
 	if (e != ERR_OK)
 		render_error(c, e);
 	if (c->req->body_read < c->req->content_length &&

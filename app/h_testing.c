@@ -11,12 +11,14 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/buf.h"
 #include "core/ctx.h"
 #include "core/err.h"
 #include "db/db.h"
 #include "http/http.h"
 #include "jx/jx.h"
 #include "ocs/ocs.h"
+#include "settings/settings.h"
 
 /* GET /ocs/v{1,2}.php/apps/refx_testing/error/{kind} */
 int
@@ -72,4 +74,23 @@ h_testing_echo(struct ctx *c)
 	if ((e = http_body_all(c, 1024, &body)) != ERR_OK)
 		return e;
 	return ocs_reply(c, json_pack("{s:I}", "bytes", (json_int_t)body.n));
+}
+
+/*
+ * POST /ocs/v{1,2}.php/apps/refx_testing/clock offset_s= - move the request
+ * clock (settings_now) of every worker, for expiry tests.
+ */
+int
+h_testing_clock(struct ctx *c)
+{
+	const char	*v = http_param(c, "offset_s");
+	int64_t		 off;
+	int		 e;
+
+	if (v == NULL || parse_i64(sv_from(v), -(int64_t)3650 * 86400,
+	    (int64_t)3650 * 86400, &off) != 0)
+		return ocs_fail(c, 400, "offset_s must be an integer");
+	if ((e = settings_set(c, "testing.clock_offset_s", v)) != ERR_OK)
+		return e;
+	return ocs_reply(c, json_pack("{s:I}", "offset_s", (json_int_t)off));
 }

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcgiapp.h>
 #include <grp.h>
+#include <liboath/oath.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -25,6 +26,7 @@
 #include "core/ctx.h"
 #include "core/log.h"
 #include "db/db.h"
+#include "tmpl/tmpl.h"
 
 struct worker {
 	pthread_t		 tid;
@@ -32,6 +34,7 @@ struct worker {
 	int			 listen_fd;
 	const struct conf	*conf;
 	const char		*db_password;
+	const struct tmpl_set	*tmpl;
 };
 
 static void *
@@ -54,6 +57,7 @@ worker_main(void *arg)
 		c.arena = a;
 		c.conf = w->conf;
 		c.db = db;
+		c.tmpl = w->tmpl;
 		app_dispatch(&c, &r);
 		FCGX_Finish_r(&r);
 		arena_reset(a);
@@ -117,6 +121,7 @@ main(int argc, char **argv)
 	const char	*path = getenv("REFX_CONFIG");
 	struct conf	 conf;
 	struct worker	*workers;
+	struct tmpl_set	*tmpl = NULL;
 	char		 err[1024];
 	const char	*dbpw = NULL;
 	enum log_level	 lvl;
@@ -143,6 +148,12 @@ main(int argc, char **argv)
 		return 1;
 	}
 	if (check) {
+		if (tmpl_load(conf.arena, conf.templates_dir, &tmpl, err,
+		    sizeof(err)) != 0) {
+			fprintf(stderr, "refx-fcgi: templates: %s\n", err);
+			conf_free(&conf);
+			return 1;
+		}
 		printf("configuration OK: %s\n", path);
 		conf_free(&conf);
 		return 0;
@@ -165,8 +176,17 @@ main(int argc, char **argv)
 	sigaddset(&set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	if (oath_init() != OATH_OK) {
+		log_err(NULL, "liboath initialisation failed");
+		return 1;
+	}
 	if (FCGX_Init() != 0) {
 		log_err(NULL, "FCGX_Init failed");
+		return 1;
+	}
+	if (tmpl_load(conf.arena, conf.templates_dir, &tmpl, err,
+	    sizeof(err)) != 0) {
+		fprintf(stderr, "refx-fcgi: templates: %s\n", err);
 		return 1;
 	}
 	if ((fd = open_socket(&conf)) < 0)
@@ -179,6 +199,7 @@ main(int argc, char **argv)
 		workers[i].listen_fd = fd;
 		workers[i].conf = &conf;
 		workers[i].db_password = dbpw;
+		workers[i].tmpl = tmpl;
 		if (pthread_create(&workers[i].tid, NULL, worker_main,
 		    &workers[i]) != 0) {
 			log_err(NULL, "cannot start thread %d", i);

@@ -2,29 +2,139 @@
 /*
  * routes.c - the one route table: the table of contents of refx's HTTP
  * surface.  OCS patterns are relative to /ocs/v1.php and /ocs/v2.php.
+ * Columns: methods, kind, pattern, handler, auth, body limit (bytes),
+ * flags, roles (ROLE_* bits, 0 = any account).
  */
 #include "app.h"
 
+#include "auth/auth.h"
 #include "http/http.h"
 
 #define GET_HEAD	(HTTP_GET | HTTP_HEAD)
+#define FORM_MAX	65536		/* small forms and OCS parameters */
+#define MGMT		(ROLE_ADMIN | ROLE_MANAGER)
 
 const struct route app_routes[] = {
 	/* Nextcloud discovery (nextcloud-api.md §2) */
 	{ GET_HEAD, ROUTE_PLAIN, "/status.php", h_status_get, AUTH_PUBLIC, 0,
-	    ROUTE_NO_SCHEMA },
+	    ROUTE_NO_SCHEMA, 0 },
 	{ GET_HEAD, ROUTE_OCS, "/cloud/capabilities", h_ocs_capabilities,
-	    AUTH_PUBLIC, 0, 0 },
+	    AUTH_PUBLIC, 0, 0, 0 },
+
+	/* Login Flow v2 (§6.3), with and without /index.php */
+	{ HTTP_POST, ROUTE_PLAIN, "/index.php/login/v2", h_flow_init,
+	    AUTH_PUBLIC, FORM_MAX, 0, 0 },
+	{ HTTP_POST, ROUTE_PLAIN, "/login/v2", h_flow_init, AUTH_PUBLIC,
+	    FORM_MAX, 0, 0 },
+	{ HTTP_POST, ROUTE_PLAIN, "/index.php/login/v2/poll", h_flow_poll,
+	    AUTH_PUBLIC, FORM_MAX, 0, 0 },
+	{ HTTP_POST, ROUTE_PLAIN, "/login/v2/poll", h_flow_poll, AUTH_PUBLIC,
+	    FORM_MAX, 0, 0 },
+	{ GET_HEAD, ROUTE_WEB, "/index.php/login/v2/flow/{token}",
+	    h_flow_start, AUTH_PUBLIC, 0, 0, 0 },
+	{ GET_HEAD, ROUTE_WEB, "/login/v2/flow/{token}", h_flow_start,
+	    AUTH_PUBLIC, 0, 0, 0 },
+	{ GET_HEAD, ROUTE_WEB, "/login/v2/grant", h_flow_grant_page, AUTH_USER,
+	    0, 0, 0 },
+	{ HTTP_POST, ROUTE_WEB, "/login/v2/grant", h_flow_grant, AUTH_USER,
+	    FORM_MAX, ROUTE_TX, 0 },
+
+	/* Web login, two-factor, logout (issue: accounts) */
+	{ GET_HEAD, ROUTE_WEB, "/", h_web_root, AUTH_PUBLIC, 0, 0, 0 },
+	{ GET_HEAD, ROUTE_WEB, "/login", h_login_page, AUTH_PUBLIC, 0, 0, 0 },
+	{ HTTP_POST, ROUTE_WEB, "/login", h_login_submit, AUTH_PUBLIC,
+	    FORM_MAX, ROUTE_NO_CSRF, 0 },
+	{ GET_HEAD, ROUTE_WEB, "/login/2fa", h_2fa_page, AUTH_PENDING, 0, 0, 0 },
+	{ HTTP_POST, ROUTE_WEB, "/login/2fa", h_2fa_submit, AUTH_PENDING,
+	    FORM_MAX, 0, 0 },
+	{ GET_HEAD, ROUTE_WEB, "/login/2fa/setup", h_2fa_setup_page,
+	    AUTH_PENDING, 0, ROUTE_TX, 0 },
+	{ HTTP_POST, ROUTE_WEB, "/login/2fa/setup", h_2fa_setup_submit,
+	    AUTH_PENDING, FORM_MAX, ROUTE_TX, 0 },
+	{ HTTP_POST, ROUTE_WEB, "/logout", h_logout, AUTH_PENDING, FORM_MAX,
+	    ROUTE_TX, 0 },
+	{ GET_HEAD, ROUTE_WEB, "/settings/security", h_security_page,
+	    AUTH_USER, 0, 0, 0 },
+	{ HTTP_POST, ROUTE_WEB, "/settings/apppasswords", h_apppw_create,
+	    AUTH_USER, FORM_MAX, ROUTE_TX, 0 },
+	{ HTTP_POST, ROUTE_WEB, "/settings/apppasswords/{id}/revoke",
+	    h_apppw_revoke, AUTH_USER, FORM_MAX, ROUTE_TX, 0 },
+	{ HTTP_POST, ROUTE_WEB, "/settings/sessions/logout-everywhere",
+	    h_logout_everywhere, AUTH_USER, FORM_MAX, ROUTE_TX, 0 },
+	{ HTTP_POST, ROUTE_WEB, "/settings/password", h_password_change,
+	    AUTH_USER, FORM_MAX, ROUTE_TX, 0 },
+
+	/* App passwords over OCS (§6.4) */
+	{ GET_HEAD, ROUTE_OCS, "/core/getapppassword", h_ocs_getapppassword,
+	    AUTH_USER, 0, ROUTE_TX, 0 },
+	{ HTTP_DELETE, ROUTE_OCS, "/core/apppassword", h_ocs_apppassword_delete,
+	    AUTH_USER, 0, ROUTE_TX, 0 },
+
+	/* Provisioning API (§7) */
+	{ GET_HEAD, ROUTE_OCS, "/cloud/user", h_prov_current_user, AUTH_USER,
+	    0, 0, 0 },
+	{ GET_HEAD, ROUTE_OCS, "/cloud/users", h_prov_users_list, AUTH_USER,
+	    0, 0, 0 },
+	{ HTTP_POST, ROUTE_OCS, "/cloud/users", h_prov_user_create, AUTH_USER,
+	    FORM_MAX, ROUTE_TX, 0 },
+	{ GET_HEAD, ROUTE_OCS, "/cloud/users/{userid}", h_prov_user_get,
+	    AUTH_USER, 0, 0, 0 },
+	{ HTTP_PUT, ROUTE_OCS, "/cloud/users/{userid}", h_prov_user_edit,
+	    AUTH_USER, FORM_MAX, ROUTE_TX, 0 },
+	{ HTTP_DELETE, ROUTE_OCS, "/cloud/users/{userid}", h_prov_user_delete,
+	    AUTH_USER, FORM_MAX, ROUTE_TX, 0 },
+	{ HTTP_PUT, ROUTE_OCS, "/cloud/users/{userid}/enable",
+	    h_prov_user_enable, AUTH_USER, FORM_MAX, ROUTE_TX, 0 },
+	{ HTTP_PUT, ROUTE_OCS, "/cloud/users/{userid}/disable",
+	    h_prov_user_disable, AUTH_USER, FORM_MAX, ROUTE_TX, 0 },
+	{ GET_HEAD, ROUTE_OCS, "/cloud/users/{userid}/groups",
+	    h_prov_user_groups, AUTH_USER, 0, 0, 0 },
+	{ HTTP_POST, ROUTE_OCS, "/cloud/users/{userid}/groups",
+	    h_prov_user_group_add, AUTH_USER, FORM_MAX, ROUTE_TX, 0 },
+	{ HTTP_DELETE, ROUTE_OCS, "/cloud/users/{userid}/groups",
+	    h_prov_user_group_remove, AUTH_USER, FORM_MAX, ROUTE_TX, 0 },
+	{ GET_HEAD, ROUTE_OCS, "/cloud/users/{userid}/subadmins",
+	    h_prov_user_subadmins, AUTH_USER, 0, 0, MGMT },
+	{ HTTP_POST, ROUTE_OCS, "/cloud/users/{userid}/subadmins",
+	    h_prov_subadmin_add, AUTH_USER, FORM_MAX, ROUTE_TX, MGMT },
+	{ HTTP_DELETE, ROUTE_OCS, "/cloud/users/{userid}/subadmins",
+	    h_prov_subadmin_remove, AUTH_USER, FORM_MAX, ROUTE_TX, MGMT },
+	{ GET_HEAD, ROUTE_OCS, "/cloud/groups", h_prov_groups_list, AUTH_USER,
+	    0, 0, 0 },
+	{ HTTP_POST, ROUTE_OCS, "/cloud/groups", h_prov_group_create,
+	    AUTH_USER, FORM_MAX, ROUTE_TX, ROLE_ADMIN },
+	{ GET_HEAD, ROUTE_OCS, "/cloud/groups/{groupid}", h_prov_group_members,
+	    AUTH_USER, 0, 0, 0 },
+	{ GET_HEAD, ROUTE_OCS, "/cloud/groups/{groupid}/users",
+	    h_prov_group_members, AUTH_USER, 0, 0, 0 },
+	{ HTTP_DELETE, ROUTE_OCS, "/cloud/groups/{groupid}",
+	    h_prov_group_delete, AUTH_USER, FORM_MAX, ROUTE_TX, MGMT },
+	{ GET_HEAD, ROUTE_OCS, "/cloud/groups/{groupid}/subadmins",
+	    h_prov_group_subadmins, AUTH_USER, 0, 0, MGMT },
+
+	/* Referrer clinics (group metadata) */
+	{ GET_HEAD, ROUTE_OCS, "/apps/referrals/api/v1/clinics",
+	    h_clinics_list, AUTH_USER, 0, 0, 0 },
+	{ HTTP_POST, ROUTE_OCS, "/apps/referrals/api/v1/clinics",
+	    h_clinic_create, AUTH_USER, FORM_MAX, ROUTE_TX, MGMT },
+	{ GET_HEAD, ROUTE_OCS, "/apps/referrals/api/v1/clinics/{id}",
+	    h_clinic_get, AUTH_USER, 0, 0, 0 },
+	{ HTTP_PUT, ROUTE_OCS, "/apps/referrals/api/v1/clinics/{id}",
+	    h_clinic_update, AUTH_USER, FORM_MAX, ROUTE_TX, MGMT },
+	{ HTTP_DELETE, ROUTE_OCS, "/apps/referrals/api/v1/clinics/{id}",
+	    h_clinic_delete, AUTH_USER, FORM_MAX, ROUTE_TX, MGMT },
 
 	/* Test-only routes: invisible unless [testing] routes = 1. */
 	{ HTTP_GET, ROUTE_OCS, "/apps/refx_testing/error/{kind}",
-	    h_testing_error, AUTH_PUBLIC, 0, ROUTE_TESTING },
+	    h_testing_error, AUTH_PUBLIC, 0, ROUTE_TESTING, 0 },
 	{ HTTP_GET, ROUTE_OCS, "/apps/refx_testing/sleep/{ms}",
-	    h_testing_sleep, AUTH_PUBLIC, 0, ROUTE_TESTING },
+	    h_testing_sleep, AUTH_PUBLIC, 0, ROUTE_TESTING, 0 },
 	{ HTTP_GET, ROUTE_OCS, "/apps/refx_testing/worker", h_testing_worker,
-	    AUTH_PUBLIC, 0, ROUTE_TESTING },
+	    AUTH_PUBLIC, 0, ROUTE_TESTING, 0 },
 	{ HTTP_POST, ROUTE_OCS, "/apps/refx_testing/echo", h_testing_echo,
-	    AUTH_PUBLIC, 1024, ROUTE_TESTING | ROUTE_TX },
+	    AUTH_PUBLIC, 1024, ROUTE_TESTING | ROUTE_TX, 0 },
+	{ HTTP_POST, ROUTE_OCS, "/apps/refx_testing/clock", h_testing_clock,
+	    AUTH_PUBLIC, FORM_MAX, ROUTE_TESTING | ROUTE_TX, 0 },
 };
 
 const size_t app_nroutes = sizeof(app_routes) / sizeof(app_routes[0]);

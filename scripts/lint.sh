@@ -22,8 +22,9 @@ layer() {
     case $1 in
         core) echo 0 ;;
         jx | crypto | tmpl | xml) echo 1 ;;
-        db | http | router | auth | blob | audit | ocs | dav) echo 2 ;;
-        *) echo 3 ;;
+        db | http | router | auth | blob | audit | ocs | dav | settings) echo 2 ;;
+        account | files | share | patient | report | consent | notify | gdpr) echo 3 ;;
+        *) echo 4 ;;
     esac
 }
 for f in lib/*/*.[ch]; do

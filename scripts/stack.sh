@@ -343,6 +343,19 @@ run_migrations() {
         die "migrations failed ($BIN/refx-admin -c $VAR/refx.conf migrate as refx_owner)"
 }
 
+# The first admin account, once: password from REFX_ADMIN_PASSWORD, else
+# generated; written to $VAR/admin-password (0600) either way.
+ensure_admin() {
+    local out
+    out=$(env "${STACK_ENV_UNSET[@]}" "$BIN/refx-admin" -c "$VAR/refx.conf" \
+        user ensure-admin admin --display "Administrator" 9>&-) ||
+        die "creating the first admin failed"
+    if [[ -n $out ]]; then
+        (umask 077 && printf '%s\n' "$out" >"$VAR/admin-password")
+        msg "created the first admin account 'admin' (password in $VAR/admin-password)"
+    fi
+}
+
 # ---------------------------------------------------------------- workers
 
 worker_pidfile() { echo "$VAR/run/refx-fcgi-$1.pid"; }
@@ -612,6 +625,7 @@ cmd_start() {
     make_master_key
     write_config
     run_migrations
+    ensure_admin
     workers_start
     static_copy
     nginx_start

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
+#define _DEFAULT_SOURCE
 #include "core/conf.h"
 
 #include <ctype.h>
@@ -37,11 +38,18 @@ static const struct key keys[] = {
 	{ "server", "log_level", K_STR, "info", 0, 0, S(log_level) },
 	{ "server", "max_body_bytes", K_INT, "1073741824", 1,
 	    (int64_t)1 << 40, S(max_body_bytes) },
+	{ "server", "trusted_proxies", K_STR, "", 0, 0, S(trusted_proxies) },
 	{ "database", "conninfo", K_STR, "dbname=refx", 0, 0, S(db_conninfo) },
 	{ "database", "password_file", K_STR, "", 0, 0, S(db_password_file) },
 	{ "database", "statement_timeout_ms", K_INT, "30000", 100, 3600000,
 	    S(db_statement_timeout_ms) },
 	{ "security", "master_key_file", K_STR, NULL, 0, 0, S(master_key_file) },
+	{ "security", "argon2_memory_kib", K_INT, "65536", 1024, 4194304,
+	    S(argon2_memory_kib) },
+	{ "security", "argon2_iterations", K_INT, "3", 1, 16,
+	    S(argon2_iterations) },
+	{ "security", "argon2_parallelism", K_INT, "1", 1, 16,
+	    S(argon2_parallelism) },
 	{ "paths", "migrations", K_STR, "/usr/share/refx/migrations", 0, 0,
 	    S(migrations_dir) },
 	{ "paths", "templates", K_STR, "/usr/share/refx/templates", 0, 0,
@@ -49,6 +57,7 @@ static const struct key keys[] = {
 	{ "testing", "clock_offset_s", K_INT, "0", -(int64_t)100 * 365 * 86400,
 	    (int64_t)100 * 365 * 86400, S(test_clock_offset_s) },
 	{ "testing", "routes", K_INT, "0", 0, 1, S(test_routes) },
+	{ "testing", "throttle_sleep", K_INT, "1", 0, 1, S(test_throttle_sleep) },
 };
 
 #define NKEYS	(sizeof(keys) / sizeof(keys[0]))
@@ -139,6 +148,46 @@ parse_num(const struct key *k, const char *v, int64_t *out, char *err,
 }
 
 static int
+hexdigit(char ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	if (ch >= 'A' && ch <= 'F')
+		return ch - 'A' + 10;
+	return -1;
+}
+
+/* The master key: exactly 64 hex digits (32 bytes) on the first line. */
+static int
+read_master_key(struct conf *c, char *err, size_t errlen)
+{
+	char		 e2[256];
+	const char	*hex = conf_read_secret(c->arena, c->master_key_file, 128,
+			    e2, sizeof(e2));
+
+	if (hex == NULL) {
+		snprintf(err, errlen, "[security] master_key_file: %s", e2);
+		return -1;
+	}
+	if (strlen(hex) != 64)
+		goto bad;
+	for (size_t i = 0; i < 32; i++) {
+		int	 hi = hexdigit(hex[2 * i]), lo = hexdigit(hex[2 * i + 1]);
+
+		if (hi < 0 || lo < 0)
+			goto bad;
+		c->master_key[i] = (unsigned char)(hi << 4 | lo);
+	}
+	return 0;
+bad:
+	snprintf(err, errlen, "[security] master_key_file: %s must hold 64 "
+	    "hex characters (32 bytes)", c->master_key_file);
+	return -1;
+}
+
+static int
 check_values(struct conf *c, char *err, size_t errlen)
 {
 	size_t	 n;
@@ -188,7 +237,7 @@ check_values(struct conf *c, char *err, size_t errlen)
 	if (conf_check_secret_file("[security] master_key_file",
 	    c->master_key_file, err, errlen) != 0)
 		return -1;
-	return 0;
+	return read_master_key(c, err, errlen);
 }
 
 int
@@ -317,6 +366,7 @@ conf_read_secret(struct arena *a, const char *path, size_t max, char *err,
 void
 conf_free(struct conf *c)
 {
+	explicit_bzero(c->master_key, sizeof(c->master_key));
 	arena_free(c->arena);
 	c->arena = NULL;
 }

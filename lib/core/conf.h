@@ -29,6 +29,7 @@ struct conf {
 	const char	*timezone;		/* IANA zone name */
 	const char	*log_level;
 	int64_t		 max_body_bytes;
+	const char	*trusted_proxies;	/* space-separated addresses */
 
 	/* [database] */
 	const char	*db_conninfo;
@@ -37,6 +38,10 @@ struct conf {
 
 	/* [security] */
 	const char	*master_key_file;
+	unsigned char	 master_key[32];	/* read from master_key_file */
+	int64_t		 argon2_memory_kib;
+	int64_t		 argon2_iterations;
+	int64_t		 argon2_parallelism;
 
 	/* [paths] */
 	const char	*migrations_dir;
@@ -45,6 +50,7 @@ struct conf {
 	/* [testing] - never set in production */
 	int64_t		 test_clock_offset_s;	/* added to "now" */
 	int64_t		 test_routes;		/* 1: serve ROUTE_TESTING */
+	int64_t		 test_throttle_sleep;	/* 0: report delays, do not sleep */
 };
 
 /*

@@ -19,6 +19,7 @@ struct http_req;
 struct http_res;
 struct route;
 struct principal;
+struct tmpl_set;
 
 enum ocs_fmt {
 	OCS_FMT_XML = 0,	/* Nextcloud's default */
@@ -31,11 +32,16 @@ struct ctx {
 	struct http_req		*req;
 	struct http_res		*res;
 	struct db		*db;		/* this thread's connection */
+	const struct tmpl_set	*tmpl;		/* templates, read-only */
 	const struct route	*route;		/* matched route, or NULL */
 	struct principal	*user;		/* authenticated caller, or NULL */
 	const char		*reqid;		/* from nginx, or generated */
 	int64_t			 start_us;	/* monotonic start time */
 	int64_t			 db_us;		/* time spent in PostgreSQL */
+	void			*settings;	/* lib/settings cache (json_t) */
+	int64_t			 now_s;		/* request time, unix s (settings_now) */
+	const char		*client_addr;	/* resolved client address */
+	bool			 cli;		/* refx-admin: actor is "system" */
 	int			 ocs_version;	/* 1 or 2 on OCS routes, else 0 */
 	enum ocs_fmt		 ocs_fmt;
 

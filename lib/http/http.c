@@ -10,6 +10,7 @@
 #include "core/ctx.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "jx/jx.h"
 
 static int
 hexv(int c)
@@ -242,6 +243,26 @@ http_param(const struct ctx *c, const char *name)
 	return param_in(r->query, r->nquery, name);
 }
 
+void
+http_param_all(const struct ctx *c, const char *name, const char ***out,
+    size_t *n)
+{
+	const struct http_req	*r = c->req;
+	struct sv		 want = sv_from(name);
+	const char		**v;
+	size_t			 k = 0;
+
+	v = arena_alloc(c->arena, sizeof(*v) * (r->nform + r->nquery + 1));
+	for (size_t i = 0; i < r->nform; i++)
+		if (sv_eq(r->form[i].name, want))
+			v[k++] = r->form[i].value.p;
+	for (size_t i = 0; i < r->nquery; i++)
+		if (sv_eq(r->query[i].name, want))
+			v[k++] = r->query[i].value.p;
+	*out = v;
+	*n = k;
+}
+
 const char *
 http_cookie(const struct ctx *c, const char *name)
 {
@@ -399,6 +420,69 @@ http_body_drain(struct ctx *c)
 		;
 }
 
+static const char *
+scalar_text(struct ctx *c, json_t *v)
+{
+	switch (json_typeof(v)) {
+	case JSON_STRING:
+		return json_string_value(v);
+	case JSON_INTEGER:
+		return arena_printf(c->arena, "%lld",
+		    (long long)json_integer_value(v));
+	case JSON_REAL:
+		return arena_printf(c->arena, "%.17g", json_real_value(v));
+	case JSON_TRUE:
+		return "true";
+	case JSON_FALSE:
+		return "false";
+	default:
+		return NULL;
+	}
+}
+
+static int
+json_params(struct ctx *c, struct sv body)
+{
+	struct http_req	*q = c->req;
+	json_t		*o, *v, *x;
+	const char	*k;
+	size_t		 n = 0, i;
+
+	if (jx_parse(c, body, body.n, &o) != ERR_OK || !json_is_object(o)) {
+		err_clear(c);
+		return err_set(c, ERR_INVAL, "malformed JSON body", NULL);
+	}
+	q->form = arena_alloc(c->arena, sizeof(*q->form) * LIM_QUERY_PARAMS);
+	json_object_foreach(o, k, v) {
+		if (json_is_array(v)) {
+			const char	*nm = arena_printf(c->arena, "%s[]", k);
+
+			json_array_foreach(v, i, x) {
+				const char	*t = scalar_text(c, x);
+
+				if (t == NULL)
+					continue;
+				if (n == LIM_QUERY_PARAMS)
+					return err_set(c, ERR_INVAL,
+					    "too many parameters", NULL);
+				q->form[n].name = sv_from(nm);
+				q->form[n++].value = sv_from(t);
+			}
+			continue;
+		}
+		const char	*t = scalar_text(c, v);
+
+		if (t == NULL)
+			continue;
+		if (n == LIM_QUERY_PARAMS)
+			return err_set(c, ERR_INVAL, "too many parameters", NULL);
+		q->form[n].name = sv_from(k);
+		q->form[n++].value = sv_from(t);
+	}
+	q->nform = n;
+	return ERR_OK;
+}
+
 int
 http_form_parse(struct ctx *c)
 {
@@ -406,10 +490,13 @@ http_form_parse(struct ctx *c)
 	const char	*ct = http_env(c, "CONTENT_TYPE");
 	struct sv	 body;
 	size_t		 max;
+	bool		 json;
 	int		 e;
 
-	if (q->form != NULL || ct == NULL ||
-	    !sv_starts_with(sv_from(ct),
+	if (q->form != NULL || ct == NULL)
+		return ERR_OK;
+	json = sv_starts_with(sv_from(ct), SV("application/json"));
+	if (!json && !sv_starts_with(sv_from(ct),
 	    SV("application/x-www-form-urlencoded")))
 		return ERR_OK;
 	if (!(q->method & (HTTP_POST | HTTP_PUT | HTTP_DELETE | HTTP_PATCH)))
@@ -419,11 +506,23 @@ http_form_parse(struct ctx *c)
 		max = (size_t)q->body_max;
 	if ((e = http_body_all(c, max, &body)) != ERR_OK)
 		return e;
+	if (json)
+		return body.n == 0 ? ERR_OK : json_params(c, body);
 	if (http_parse_urlencoded(c->arena, body, &q->form, &q->nform) != 0)
 		return err_set(c, ERR_INVAL, "malformed form body", NULL);
 	if (q->form == NULL)
 		q->form = arena_alloc(c->arena, sizeof(*q->form));
 	return ERR_OK;
+}
+
+const char *
+http_basic_challenge(struct ctx *c, const char *realm)
+{
+	const char	*xrw = http_header(c, "X-Requested-With");
+	bool		 xhr = xrw != NULL && strcmp(xrw, "XMLHttpRequest") == 0;
+
+	return arena_printf(c->arena, "%s realm=\"%s\"", xhr ? "DummyBasic" :
+	    "Basic", realm);
 }
 
 void

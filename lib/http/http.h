@@ -133,15 +133,25 @@ const char *http_header(const struct ctx *c, const char *name);
 const char *http_param(const struct ctx *c, const char *name);
 
 /*
+ * http_param_all - every value of name (e.g. "groups[]"), form body first,
+ * then query string; *out is an arena array of *n strings.
+ */
+void http_param_all(const struct ctx *c, const char *name, const char ***out,
+    size_t *n);
+
+/*
  * http_cookie - value of cookie name from the Cookie header, or NULL.
  */
 const char *http_cookie(const struct ctx *c, const char *name);
 
 /*
- * http_form_parse - parse an application/x-www-form-urlencoded body (when
- * that is the content type and the method may carry one) into req->form.
- * Reads at most min(limit, LIM_FORM_BODY_BYTES).  ERR_TOO_LARGE, ERR_INVAL
- * (bad escape), ERR_IO (client went away).  A second call does nothing.
+ * http_form_parse - parse an application/x-www-form-urlencoded or JSON
+ * object body (when that is the content type and the method may carry one)
+ * into req->form, as Nextcloud merges request parameters (§1.9): JSON
+ * scalars become strings ("true"/"false" for booleans, null skipped),
+ * arrays of scalars become repeated "name[]" entries.  Reads at most
+ * min(limit, LIM_FORM_BODY_BYTES).  ERR_TOO_LARGE; ERR_INVAL (bad escape
+ * or malformed JSON); ERR_IO (client went away).  A second call does nothing.
  */
 int http_form_parse(struct ctx *c);
 
@@ -161,6 +171,13 @@ int http_body_all(struct ctx *c, size_t max, struct sv *out);
 
 /* http_body_drain - discard the unread rest of the body (bounded by body_max). */
 void http_body_drain(struct ctx *c);
+
+/*
+ * http_basic_challenge - the WWW-Authenticate value for a Basic challenge
+ * (RFC 7617) in realm, or "DummyBasic" for XMLHttpRequest callers so
+ * browsers show no dialog (Nextcloud).  Arena string.
+ */
+const char *http_basic_challenge(struct ctx *c, const char *realm);
 
 /* http_res_status - set the response status (before streaming). */
 void http_res_status(struct ctx *c, int status);

@@ -247,6 +247,26 @@ ocs_error_status(const struct ctx *c, int e)
 	}
 }
 
+int
+ocs_fail(struct ctx *c, int ocs_code, const char *msg)
+{
+	int	 e;
+
+	switch (ocs_code) {
+	case 404:
+	case OCS_NOT_FOUND:	e = ERR_NOTFOUND; break;
+	case 403:		e = ERR_FORBIDDEN; break;
+	case OCS_UNAUTHORISED:	e = ERR_UNAUTH; break;
+	case 429:		e = ERR_THROTTLED; break;
+	default:		e = ERR_INVAL; break;
+	}
+	if (c->err != ERR_OK)
+		err_clear(c);	/* the OCS answer replaces a domain error */
+	err_set(c, e, msg, NULL);
+	c->err_ocs_code = ocs_code;
+	return e;
+}
+
 void
 ocs_render_error(struct ctx *c, int e)
 {

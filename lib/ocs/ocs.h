@@ -50,6 +50,13 @@ int ocs_reply(struct ctx *c, json_t *data);
  */
 int ocs_error_status(const struct ctx *c, int e);
 
+/*
+ * ocs_fail - record an OCS failure with Nextcloud's statuscode (e.g. 102
+ * "User already exists") and message, as the error the handler returns
+ * (so the route's transaction rolls back).  Returns the mapped enum err.
+ */
+int ocs_fail(struct ctx *c, int ocs_code, const char *msg);
+
 /* ocs_render_error - envelope for error e with the recorded public message. */
 void ocs_render_error(struct ctx *c, int e);
 

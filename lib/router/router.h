@@ -19,14 +19,20 @@ struct ctx;
 typedef int (*handler_fn)(struct ctx *c);
 
 enum route_kind {
-	ROUTE_PLAIN = 0,	/* status.php, web pages */
-	ROUTE_OCS		/* /ocs/v{1,2}.php + pattern: OCS envelope */
+	ROUTE_PLAIN = 0,	/* status.php, JSON endpoints outside OCS */
+	ROUTE_OCS,		/* /ocs/v{1,2}.php + pattern: OCS envelope */
+	ROUTE_WEB		/* HTML pages: login redirect, form CSRF */
 };
 
-/* Who may call: checked by the dispatcher, never by handlers. */
+/*
+ * Who may call: checked by the dispatcher, never by handlers.  With
+ * AUTH_USER, the route's roles (ROLE_* bits of lib/auth, 0 = any) name
+ * the roles of which the caller must hold at least one.
+ */
 enum route_auth {
-	AUTH_PUBLIC = 0,	/* anyone */
-	AUTH_USER		/* any authenticated account */
+	AUTH_PUBLIC = 0,	/* anyone (a web session is still recognised) */
+	AUTH_USER,		/* an account, fully logged in */
+	AUTH_PENDING		/* a web session still in its 2FA step */
 };
 
 /* route flags */
@@ -43,6 +49,7 @@ struct route {
 	enum route_auth	 auth;
 	int64_t		 body_max;	/* bytes; 0 = no body allowed */
 	unsigned	 flags;
+	unsigned	 roles;		/* ROLE_* bits; 0 = any account */
 };
 
 enum route_result {

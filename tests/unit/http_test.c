@@ -143,13 +143,14 @@ test_response_headers_refuse_crlf(void **state)
 static int h_dummy(struct ctx *c) { (void)c; return ERR_OK; }
 
 static const struct route table[] = {
-	{ HTTP_GET, ROUTE_PLAIN, "/status.php", h_dummy, AUTH_PUBLIC, 0, 0 },
+	{ HTTP_GET, ROUTE_PLAIN, "/status.php", h_dummy, AUTH_PUBLIC, 0, 0,
+	    0 },
 	{ HTTP_GET, ROUTE_OCS, "/cloud/users/{userid}", h_dummy, AUTH_USER,
-	    0, 0 },
+	    0, 0, 0 },
 	{ HTTP_PUT, ROUTE_OCS, "/cloud/users/{userid}", h_dummy, AUTH_USER,
-	    4096, 0 },
+	    4096, 0, 0 },
 	{ HTTP_PROPFIND, ROUTE_PLAIN, "/remote.php/dav/files/{user}/{path*}",
-	    h_dummy, AUTH_USER, 0, 0 },
+	    h_dummy, AUTH_USER, 0, 0, 0 },
 };
 
 static void

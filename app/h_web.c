@@ -1,0 +1,153 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/*
+ * h_web.c - the shared part of the HTML pages: rendering, redirects, error
+ * pages and the landing route.
+ */
+#include "app.h"
+#include "web.h"
+
+#include <qrencode.h>
+#include <string.h>
+
+#include "auth/auth.h"
+#include "core/arena.h"
+#include "core/buf.h"
+#include "core/conf.h"
+#include "core/ctx.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "http/http.h"
+#include "jx/jx.h"
+#include "tmpl/tmpl.h"
+
+int
+web_render(struct ctx *c, int status, const char *name, const char *title,
+    json_t *data)
+{
+	struct buf	 out;
+	char		 err[256];
+	int		 e;
+
+	if (data == NULL)
+		data = json_object();
+	jx_own(c->arena, data);
+	json_object_set_new(data, "title", json_string(title));
+	json_object_set_new(data, "lang", json_string("en"));
+	json_object_set_new(data, "instance_name",
+	    jx_str(c->conf->instance_name));
+	if (c->user != NULL && c->user->csrf_token != NULL)
+		json_object_set_new(data, "csrf_token",
+		    json_string(c->user->csrf_token));
+	buf_init(&out, c->arena, 4 * 1024 * 1024);
+	e = tmpl_render(c->tmpl, name, data, NULL, NULL, &out, err,
+	    sizeof(err));
+	if (e != ERR_OK)
+		return err_set(c, ERR_INTERNAL, NULL, "template %s: %s", name,
+		    err);
+	http_res_reset(c);
+	http_res_status(c, status);
+	(void)http_res_header(c, "Content-Type", "text/html; charset=utf-8");
+	(void)http_res_header(c, "Cache-Control", "no-store");
+	http_res_body(c, out.p, out.n);
+	return ERR_OK;
+}
+
+static bool
+safe_path(const char *p)
+{
+	if (p == NULL || p[0] != '/' || p[1] == '/' || p[1] == '\\')
+		return false;
+	for (; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f || *p == '\\')
+			return false;
+	return true;
+}
+
+const char *
+web_safe_target(struct ctx *c, const char *fallback)
+{
+	const char	*t = http_param(c, "redirect_url");
+
+	return safe_path(t) ? t : fallback;
+}
+
+int
+web_redirect(struct ctx *c, const char *path)
+{
+	http_res_status(c, 303);
+	(void)http_res_header(c, "Location", safe_path(path) ? path : "/");
+	(void)http_res_header(c, "Cache-Control", "no-store");
+	return ERR_OK;
+}
+
+const char *
+web_qr_svg(struct ctx *c, const char *text)
+{
+	QRcode		*q = QRcode_encodeString(text, 0, QR_ECLEVEL_M, QR_MODE_8,
+			    1);
+	struct buf	 b;
+	int		 w;
+
+	if (q == NULL)
+		return "";
+	w = q->width;
+	buf_init(&b, c->arena, 1 << 20);
+	buf_printf(&b, "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"-4 "
+	    "-4 %d %d\" width=\"%d\" height=\"%d\" role=\"img\" "
+	    "aria-label=\"QR code\" shape-rendering=\"crispEdges\">"
+	    "<rect x=\"-4\" y=\"-4\" width=\"%d\" height=\"%d\" fill=\"#fff\"/>"
+	    "<path fill=\"#000\" d=\"", w + 8, w + 8, (w + 8) * 6, (w + 8) * 6,
+	    w + 8, w + 8);
+	for (int y = 0; y < w; y++)
+		for (int x = 0; x < w; x++)
+			if (q->data[y * w + x] & 1)
+				buf_printf(&b, "M%d %dh1v1h-1z", x, y);
+	buf_adds(&b, "\"/></svg>");
+	QRcode_free(q);
+	return buf_ok(&b) ? buf_cstr(&b) : "";
+}
+
+void
+app_web_error(struct ctx *c, int e)
+{
+	int		 status = err_http(e);
+	const char	*msg;
+
+	if (e == ERR_UNAUTH) {
+		/* Pages behind a login send the browser to the form. */
+		struct buf	 to;
+
+		buf_init(&to, c->arena, 16384);
+		if (c->user != NULL && c->user->session_state != NULL &&
+		    strcmp(c->user->session_state, "2fa") == 0)
+			buf_adds(&to, "/login/2fa?redirect_url=");
+		else if (c->user != NULL && c->user->session_state != NULL &&
+		    strcmp(c->user->session_state, "enrol") == 0)
+			buf_adds(&to, "/login/2fa/setup?redirect_url=");
+		else
+			buf_adds(&to, "/login?redirect_url=");
+		tmpl_url_escape(&to, sv_from(c->req->uri));
+		http_res_reset(c);
+		(void)web_redirect(c, buf_ok(&to) ? buf_cstr(&to) : "/login");
+		return;
+	}
+	msg = status >= 500 ? "Internal Server Error" : err_public(c, e);
+	err_clear(c);
+	if (web_render(c, status, "error.html", "Error", json_pack("{s:i,s:s}",
+	    "status", status, "message", msg)) != ERR_OK) {
+		http_res_reset(c);
+		http_res_status(c, status);
+		(void)http_res_header(c, "Content-Type",
+		    "text/plain; charset=utf-8");
+		http_res_body_str(c, msg);
+	}
+}
+
+/* GET / - the landing page: the login form or the account page. */
+int
+h_web_root(struct ctx *c)
+{
+	if (c->user == NULL)
+		return web_redirect(c, "/login");
+	return web_redirect(c, "/settings/security");
+}

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/*
+ * web.h - helpers for the HTML pages: render a template with the common
+ * fields (title, lang, csrf_token), redirect safely, set the headers pages
+ * carry.  Shared by the h_*.c files that serve ROUTE_WEB routes.
+ */
+#ifndef APP_WEB_H
+#define APP_WEB_H
+
+#include <jansson.h>
+
+struct ctx;
+
+/*
+ * web_render - render template name with data (stolen; NULL = {}) plus
+ * "title" (translated), "lang" and, with a session, "csrf_token".  Sets
+ * status, Content-Type, Cache-Control: no-store.  ERR_INTERNAL when the
+ * template fails (detail logged).
+ */
+int web_render(struct ctx *c, int status, const char *name, const char *title,
+    json_t *data);
+
+/*
+ * web_redirect - 303 to a same-origin path.  path must start with "/" and
+ * not "//"; anything else goes to "/" (no open redirects).
+ */
+int web_redirect(struct ctx *c, const char *path);
+
+/*
+ * web_safe_target - the redirect_url parameter if it is a same-origin path
+ * ("/..." but not "//..." and no backslash or control character), else
+ * fallback.
+ */
+const char *web_safe_target(struct ctx *c, const char *fallback);
+
+/* web_qr_svg - an inline SVG QR code of text (libqrencode); arena string. */
+const char *web_qr_svg(struct ctx *c, const char *text);
+
+#endif

@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/*
+ * settings - instance-wide policy values that the practice manager edits at
+ * run time (session timeouts, 2FA enforcement, share policy, retention).
+ * Every key is declared here with its type, default and range; values live
+ * in the settings table as JSON and are read once per request.  Also the
+ * request clock: settings_now() is the time every expiry check uses, so the
+ * test-only clock offset (honoured only with [testing] routes = 1) moves
+ * all of them together.
+ */
+#ifndef LIB_SETTINGS_SETTINGS_H
+#define LIB_SETTINGS_SETTINGS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct ctx;
+
+/*
+ * settings_int - integer setting key (e.g. "session.idle_timeout_s"): the
+ * stored value when valid, else the declared default.  ERR_OK, or
+ * ERR_INTERNAL for an undeclared key, or the database error.
+ */
+int settings_int(struct ctx *c, const char *key, int64_t *out);
+
+/* settings_str - string setting (arena string), like settings_int. */
+int settings_str(struct ctx *c, const char *key, const char **out);
+
+/*
+ * settings_set - store value (JSON text of the right type, in range) for a
+ * declared key in c's transaction.  ERR_INVAL names the key and the range.
+ */
+int settings_set(struct ctx *c, const char *key, const char *json_value);
+
+/*
+ * settings_now - the request's time in unix seconds (UTC): the wall clock,
+ * plus testing.clock_offset_s when test routes are enabled.  Computed once
+ * per request; a database error falls back to the wall clock.
+ */
+int64_t settings_now(struct ctx *c);
+
+/*
+ * settings_role_2fa_enforced - whether two-factor authentication is
+ * enforced for an account holding role bits roles (lib/auth ROLE_*),
+ * from "twofactor.enforced_roles" (comma-separated role names).
+ */
+bool settings_2fa_enforced(struct ctx *c, unsigned roles);
+
+#endif
