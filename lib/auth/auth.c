@@ -304,7 +304,7 @@ auth_throttle_check(struct ctx *c, const char *action, const char *account,
 	    db_get_int64(r, 0, 2, 0, INT64_MAX, &n_subnet) != 0)
 		return err_set(c, ERR_DB, NULL, "throttle counts");
 	if (n_account > 10 || n_subnet > 100) {
-		http_res_header_set(c, "X-Nextcloud-Bruteforce-Throttled",
+		(void)http_res_header_keep(c, "X-Nextcloud-Bruteforce-Throttled",
 		    "25000ms");
 		return err_set(c, ERR_THROTTLED, "Reached maximum delay", NULL);
 	}
@@ -315,7 +315,7 @@ auth_throttle_check(struct ctx *c, const char *action, const char *account,
 			ms = 25000;
 		*delay_ms = ms;
 		snprintf(hdr, sizeof(hdr), "%lldms", (long long)ms);
-		(void)http_res_header_set(c, "X-Nextcloud-Bruteforce-Throttled",
+		(void)http_res_header_keep(c, "X-Nextcloud-Bruteforce-Throttled",
 		    hdr);
 		if (c->conf->test_throttle_sleep)
 			usleep((useconds_t)(ms * 1000));
@@ -720,7 +720,7 @@ set_cookie(struct ctx *c, const char *value, bool expire)
 {
 	bool	 secure = strncmp(c->conf->base_url, "https://", 8) == 0;
 
-	(void)http_res_header(c, "Set-Cookie", arena_printf(c->arena,
+	(void)http_res_header_keep(c, "Set-Cookie", arena_printf(c->arena,
 	    "%s=%s; Path=/; HttpOnly; SameSite=Lax%s%s",
 	    auth_cookie_name(c, AUTH_SESSION_COOKIE), value,
 	    secure ? "; Secure" : "",

@@ -558,8 +558,19 @@ http_res_header(struct ctx *c, const char *name, const char *value)
 		return err_set(c, ERR_TOO_LARGE, NULL, "too many headers");
 	s->hname[s->nhdr] = arena_strdup(c->arena, name);
 	s->hvalue[s->nhdr] = arena_strdup(c->arena, value);
+	s->hkeep[s->nhdr] = false;
 	s->nhdr++;
 	return ERR_OK;
+}
+
+int
+http_res_header_keep(struct ctx *c, const char *name, const char *value)
+{
+	int	 e = http_res_header(c, name, value);
+
+	if (e == ERR_OK)
+		c->res->hkeep[c->res->nhdr - 1] = true;
+	return e;
 }
 
 int
@@ -573,6 +584,7 @@ http_res_header_set(struct ctx *c, const char *name, const char *value)
 			continue;
 		s->hname[j] = s->hname[i];
 		s->hvalue[j] = s->hvalue[i];
+		s->hkeep[j] = s->hkeep[i];
 		j++;
 	}
 	s->nhdr = j;
@@ -687,7 +699,17 @@ http_res_reset(struct ctx *c)
 
 	if (s->streaming)
 		return;
+	size_t		 j = 0;
+
 	s->status = 200;
-	s->nhdr = 0;
+	for (size_t i = 0; i < s->nhdr; i++) {
+		if (!s->hkeep[i])
+			continue;
+		s->hname[j] = s->hname[i];
+		s->hvalue[j] = s->hvalue[i];
+		s->hkeep[j] = true;
+		j++;
+	}
+	s->nhdr = j;
 	buf_init(&s->body, c->arena, LIM_RESPONSE_BUFFER_BYTES);
 }

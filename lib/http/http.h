@@ -73,6 +73,7 @@ struct http_res {
 	int		 status;
 	const char	*hname[LIM_RESPONSE_HEADERS];
 	const char	*hvalue[LIM_RESPONSE_HEADERS];
+	bool		 hkeep[LIM_RESPONSE_HEADERS];	/* survive a reset */
 	size_t		 nhdr;
 	struct buf	 body;
 	bool		 streaming;	/* status and headers already sent */
@@ -189,6 +190,13 @@ void http_res_status(struct ctx *c, int status);
  */
 int http_res_header(struct ctx *c, const char *name, const char *value);
 
+/*
+ * http_res_header_keep - like http_res_header, but the header survives
+ * http_res_reset: for facts about the exchange that hold whatever the
+ * handler answers (a new session cookie, a throttling delay).
+ */
+int http_res_header_keep(struct ctx *c, const char *name, const char *value);
+
 /* http_res_header_set - replace any header of that name, then add it. */
 int http_res_header_set(struct ctx *c, const char *name, const char *value);
 
@@ -212,7 +220,10 @@ int http_res_write(struct ctx *c, const void *p, size_t n);
  */
 int http_res_finish(struct ctx *c);
 
-/* http_res_reset - drop buffered status, headers and body (not once streaming). */
+/*
+ * http_res_reset - drop buffered status, body and headers but the kept
+ * ones (not once streaming).
+ */
 void http_res_reset(struct ctx *c);
 
 #endif

@@ -74,7 +74,8 @@ route_match(struct ctx *c, const struct route *table, size_t n,
 	for (size_t i = 0; i < n; i++) {
 		int	 ncap;
 
-		if (table[i].kind != kind)
+		/* OCS routes live under their own prefix; the rest share "/". */
+		if ((table[i].kind == ROUTE_OCS) != (kind == ROUTE_OCS))
 			continue;
 		ncap = match_one(c, table[i].pattern, segs, nseg, caps);
 		if (ncap < 0)

@@ -59,8 +59,9 @@ enum route_result {
 };
 
 /*
- * route_match - find the first route whose kind and pattern match segs
- * (already stripped of the OCS prefix for ROUTE_OCS) and whose methods
+ * route_match - find the first route whose pattern matches segs among the
+ * OCS routes (kind ROUTE_OCS, segs stripped of the OCS prefix) or among
+ * all others (any other kind), and whose methods
  * include method.  On ROUTE_FOUND, *out is the route and c->req->route
  * holds the captures (arena).  Pure function of its inputs otherwise.
  */

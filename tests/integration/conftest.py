@@ -90,7 +90,14 @@ def stack():
         "REFX_BIN_DIR": BIN,
         "REFX_TEST_FAST": "1",
         "REFX_THREADS": "4",
-        "REFX_EXTRA_CONF": "[testing]\nroutes = 1\n",
+        "REFX_EXTRA_CONF": "[testing]\nroutes = 1\nthrottle_sleep = 0\n",
+        # nginx is the trusted proxy: each test picks its client address
+        # with X-Forwarded-For, which keeps throttling state apart.
+        "REFX_SERVER_TRUSTED_PROXIES": "127.0.0.1",
+        # OWASP's argon2id minimum (m=19 MiB, t=2) keeps the suite fast.
+        "REFX_SECURITY_ARGON2_MEMORY_KIB": "19456",
+        "REFX_SECURITY_ARGON2_ITERATIONS": "2",
+        "REFX_ADMIN_PASSWORD": "Admin-Passw0rd-Test",
         "ASAN_OPTIONS": "detect_leaks=1:abort_on_error=0:exitcode=23",
     })
     try:
@@ -117,3 +124,150 @@ def wait_for(pred, timeout=10.0, step=0.05):
             return True
         time.sleep(step)
     return False
+
+
+import base64
+import hashlib
+import hmac
+import html
+import itertools
+import re
+import struct
+import urllib.parse
+
+_ip_counter = itertools.count(1)
+
+
+def fresh_ip():
+    """A client address of its own for a test (TEST-NET-2, via XFF)."""
+    n = next(_ip_counter)
+    return "198.51.%d.%d" % (100 + n // 250, 1 + n % 250)
+
+
+def totp(secret_b32, t, digits=6):
+    """RFC 6238 TOTP (SHA-1, 30 s steps) of a base32 secret at unix time t."""
+    key = base64.b32decode(secret_b32 + "=" * (-len(secret_b32) % 8))
+    mac = hmac.new(key, struct.pack(">Q", int(t) // 30), hashlib.sha1).digest()
+    off = mac[-1] & 15
+    code = struct.unpack(">I", mac[off:off + 4])[0] & 0x7fffffff
+    return str(code % 10 ** digits).zfill(digits)
+
+
+def hidden(page, name):
+    """Value of a hidden form input in an HTML page."""
+    m = re.search(r'name="%s" value="([^"]*)"' % re.escape(name), page)
+    assert m, "no %s in page" % name
+    return html.unescape(m.group(1))
+
+
+class Accounts:
+    """Creates accounts through refx-admin and logs in like a browser."""
+
+    def __init__(self, stack):
+        self.stack = stack
+        self.n = 0
+        self.clock = 0
+
+    def admin(self, *args, stdin=None, ok=True):
+        r = subprocess.run([os.path.join(BIN, "refx-admin"), "-c",
+                            self.stack.conf] + list(args), input=stdin,
+                           capture_output=True, text=True)
+        if ok:
+            assert r.returncode == 0, r.stderr
+        return r
+
+    def uid(self, prefix):
+        self.n += 1
+        return "%s%d_%d" % (prefix, self.n, os.getpid() % 1000)
+
+    def user(self, prefix="u", roles=(), groups=(), password=None,
+             email=None):
+        """(uid, password, app password) of a new account."""
+        uid = self.uid(prefix)
+        password = password or "Pw-" + uid + "-long!"
+        args = ["user", "add", uid, "--password-stdin"]
+        for r in roles:
+            args += ["--role", r]
+        if email:
+            args += ["--email", email]
+        self.admin(*args, stdin=password + "\n")
+        for g in groups:
+            self.admin("group", "adduser", g, uid)
+        ap = self.admin("user", "apppassword", uid, "tests").stdout.strip()
+        return uid, password, ap
+
+    def clinic(self, prefix="clinic"):
+        gid = self.uid(prefix)
+        self.admin("clinic", "add", gid, "--name", "Praxis " + gid,
+                   "--bsnr", "123456789", "--email", gid + "@clinic.test")
+        return gid
+
+    def set_clock(self, offset_s):
+        r = requests.post(self.stack.url + "/ocs/v2.php/apps/refx_testing/"
+                          "clock", data={"offset_s": str(offset_s)},
+                          headers={"OCS-APIRequest": "true"})
+        assert r.status_code == 200, r.text
+        self.clock = offset_s
+
+    def now(self):
+        return time.time() + self.clock
+
+    def browser(self, ip=None):
+        s = requests.Session()
+        s.headers["X-Forwarded-For"] = ip or fresh_ip()
+        s.base = self.stack.url
+        return s
+
+    def web_login(self, s, login, password, secret=None, target=None):
+        """Log in through /login (and the 2FA step when secret is given).
+        Returns the final response (redirects followed)."""
+        url = s.base + "/login"
+        if target:
+            url += "?redirect_url=" + urllib.parse.quote(target, safe="")
+        page = s.get(url)
+        assert page.status_code == 200
+        r = s.post(s.base + "/login", data={
+            "user": login, "password": password,
+            "requesttoken": hidden(page.text, "requesttoken"),
+            "redirect_url": hidden(page.text, "redirect_url")},
+            allow_redirects=False)
+        if r.status_code != 303:
+            return r
+        loc = r.headers["Location"]
+        if loc.startswith("/login/2fa?") and secret is not None:
+            page = s.get(s.base + loc)
+            r = s.post(s.base + "/login/2fa", data={
+                "code": totp(secret, self.now()),
+                "requesttoken": hidden(page.text, "requesttoken"),
+                "redirect_url": hidden(page.text, "redirect_url")},
+                allow_redirects=False)
+            assert r.status_code == 303, r.text
+            loc = r.headers["Location"]
+        return s.get(s.base + loc)
+
+    def enrol(self, s, page):
+        """Finish TOTP enrolment from the setup page; returns the secret."""
+        secret = re.search(r'<code id="secret">([A-Z2-7]+)</code>',
+                           page.text).group(1)
+        r = s.post(s.base + "/login/2fa/setup", data={
+            "code": totp(secret, self.now()),
+            "requesttoken": hidden(page.text, "requesttoken"),
+            "redirect_url": hidden(page.text, "redirect_url")})
+        assert r.status_code == 200, r.text
+        assert 'id="backup-codes"' in r.text
+        return secret, re.findall(r"<li><code>([a-z0-9]{10})</code></li>",
+                                  r.text)
+
+
+@pytest.fixture(scope="session")
+def accounts(stack):
+    return Accounts(stack)
+
+
+def ocs_session(stack, uid, secret, ip=None):
+    s = requests.Session()
+    s.auth = (uid, secret)
+    s.headers["OCS-APIRequest"] = "true"
+    s.headers["X-Forwarded-For"] = ip or fresh_ip()
+    s.base = stack.url
+    return s
