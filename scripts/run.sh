@@ -7,6 +7,7 @@ PORT=${REFX_HTTP_PORT:-8080}
 VAR=${REFX_VAR_DIR:-$ROOT/var}
 
 "$ROOT/scripts/stack.sh" start
+"$ROOT/scripts/demo.sh"
 stopped=0
 stop() {
     ((stopped)) && return
@@ -25,6 +26,10 @@ cat <<MSG
     Status:        curl -s http://127.0.0.1:$PORT/status.php
     Capabilities:  curl -s -H 'OCS-APIRequest: true' \\
                      'http://127.0.0.1:$PORT/ocs/v2.php/cloud/capabilities?format=json'
+
+    Log in:        http://127.0.0.1:$PORT/login
+    Admin:         login "admin", password in $VAR/admin-password
+                   (or REFX_ADMIN_PASSWORD when it was set at the first start)
 
   State (configuration, master key, logs) is in $VAR.
   Press Ctrl-C to stop the stack.

@@ -2,6 +2,8 @@
 #include "audit/audit.h"
 
 #include <libpq-fe.h>
+#include <openssl/evp.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -56,6 +58,29 @@ audit_write(struct ctx *c, const struct audit_event *ev)
 	    ev->object_id, pid, details);
 }
 
+void
+audit_chain_hash(const char *prev_hash, const char *canonical, char out[65])
+{
+	static const char	 hx[] = "0123456789abcdef";
+	size_t			 plen = strlen(prev_hash), clen = strlen(canonical);
+	unsigned char		 md[32];
+	EVP_MD_CTX		*x = EVP_MD_CTX_new();
+
+	/* Streamed: a row's canonical text can be long (details). */
+	if (x == NULL || EVP_DigestInit_ex(x, EVP_sha256(), NULL) != 1 ||
+	    EVP_DigestUpdate(x, prev_hash, plen) != 1 ||
+	    EVP_DigestUpdate(x, "\n", 1) != 1 ||
+	    EVP_DigestUpdate(x, canonical, clen) != 1 ||
+	    EVP_DigestFinal_ex(x, md, NULL) != 1)
+		abort();
+	EVP_MD_CTX_free(x);
+	for (int k = 0; k < 32; k++) {
+		out[2 * k] = hx[md[k] >> 4];
+		out[2 * k + 1] = hx[md[k] & 15];
+	}
+	out[64] = '\0';
+}
+
 int64_t
 audit_verify(const char *conninfo, const char *password, char *err,
     size_t errlen)
@@ -101,26 +126,9 @@ audit_verify(const char *conninfo, const char *password, char *err,
 			const char	*ph = PQgetvalue(r, i, 1);
 			const char	*h = PQgetvalue(r, i, 2);
 			const char	*canon = PQgetvalue(r, i, 3);
-			unsigned char	 md[32];
 			char		 hex[65];
-			{
-				size_t	 plen = strlen(ph), clen = strlen(canon);
-				static const char hx[] = "0123456789abcdef";
-				unsigned char	*buf;
-				struct arena	*a = arena_new(plen + clen + 64);
 
-				buf = arena_alloc(a, plen + clen + 2);
-				memcpy(buf, ph, plen);
-				buf[plen] = '\n';
-				memcpy(buf + plen + 1, canon, clen);
-				crypto_sha256(buf, plen + 1 + clen, md);
-				arena_free(a);
-				for (int k = 0; k < 32; k++) {
-					hex[2 * k] = hx[md[k] >> 4];
-					hex[2 * k + 1] = hx[md[k] & 15];
-				}
-				hex[64] = '\0';
-			}
+			audit_chain_hash(ph, canon, hex);
 			if (strcmp(ph, prev) != 0) {
 				snprintf(err, errlen, "row %s: prev_hash does not "
 				    "match the hash of the row before it", id);

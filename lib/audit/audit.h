@@ -44,6 +44,14 @@ int audit_write(struct ctx *c, const struct audit_event *ev)
     __attribute__((warn_unused_result));
 
 /*
+ * audit_chain_hash - the hash of a row: lowercase hex SHA-256 of
+ * prev_hash || "\n" || canonical (prev_hash "" for the first row), into
+ * out[65].  The same rule as the audit_chain() trigger.
+ */
+void audit_chain_hash(const char *prev_hash, const char *canonical,
+    char out[65]);
+
+/*
  * audit_verify - walk the chain in id order and recheck every hash.
  * conninfo/password: a connection with SELECT on audit_events.  Returns the
  * number of rows checked (>= 0), or -1 with err naming the first broken

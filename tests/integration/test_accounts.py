@@ -452,6 +452,49 @@ def test_login_flow_v2(stack, accounts, prefix):
     assert len(audit_rows(stack, "auth.loginflow.grant")) >= 1
 
 
+def test_login_flow_with_two_factor_and_adjacent_step(stack, accounts):
+    uid, pw, ap = accounts.user("nils", roles=["staff"])
+    s = accounts.browser()
+    secret, codes = accounts.enrol(s, accounts.web_login(s, uid, pw))
+    try:
+        accounts.set_clock(accounts.clock + 60)
+        d = requests.post(stack.url + "/index.php/login/v2").json()
+        b = accounts.browser()
+        page = b.get(d["login"])
+        r = b.post(stack.url + "/login", data={
+            "user": uid, "password": pw,
+            "requesttoken": hidden(page.text, "requesttoken"),
+            "redirect_url": hidden(page.text, "redirect_url")})
+        assert r.url.startswith(stack.url + "/login/2fa?redirect_url=")
+        # the previous step's code is still accepted (+-1 step)
+        r = b.post(stack.url + "/login/2fa", data={
+            "code": totp(secret, accounts.now() - 30),
+            "requesttoken": hidden(r.text, "requesttoken"),
+            "redirect_url": hidden(r.text, "redirect_url")})
+        assert r.url.startswith(stack.url + "/login/v2/grant?stateToken=")
+        b.post(stack.url + "/login/v2/grant", data={
+            "requesttoken": hidden(r.text, "requesttoken"),
+            "stateToken": hidden(r.text, "stateToken")})
+        creds = requests.post(d["poll"]["endpoint"],
+                              data={"token": d["poll"]["token"]}).json()
+        assert creds["loginName"] == uid
+        assert ocs_session(stack, uid, creds["appPassword"]).get(
+            stack.url + V2 + "/cloud/user").status_code == 200
+        # two steps back is too old
+        accounts.set_clock(accounts.clock + 90)
+        b2 = accounts.browser()
+        page = b2.get(stack.url + "/login")
+        r = b2.post(stack.url + "/login", data={
+            "user": uid, "password": pw,
+            "requesttoken": hidden(page.text, "requesttoken")})
+        r = b2.post(stack.url + "/login/2fa", data={
+            "code": totp(secret, accounts.now() - 60),
+            "requesttoken": hidden(r.text, "requesttoken")})
+        assert "The code is not valid" in r.text
+    finally:
+        accounts.set_clock(0)
+
+
 def test_login_flow_expires_after_20_minutes(stack, accounts):
     try:
         d = requests.post(stack.url + "/index.php/login/v2").json()
