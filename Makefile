@@ -5,7 +5,7 @@
 BUILD	?= debug
 CC	?= cc
 PKGS	:= fcgi libpq jansson libcrypto libxml-2.0 inih libargon2 liboath \
-	   libqrencode
+	   libqrencode libutf8proc
 
 ifeq ($(BUILD),debug)
 BINDIR	:= build

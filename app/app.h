@@ -79,6 +79,16 @@ int h_prov_group_members(struct ctx *c);
 int h_prov_group_delete(struct ctx *c);
 int h_prov_group_subadmins(struct ctx *c);
 
+/* h_dav.c, h_uploads.c: WebDAV */
+int h_dav(struct ctx *c);
+int h_uploads(struct ctx *c);
+
+/*
+ * uploads_purge - drop chunked uploads idle for 24 hours (owner 0: of
+ * every account); *purged counts them.
+ */
+int uploads_purge(struct ctx *c, int64_t owner, int64_t *purged);
+
 /* h_clinics.c */
 int h_clinics_list(struct ctx *c);
 int h_clinic_create(struct ctx *c);

@@ -19,6 +19,7 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "crypto/crypto.h"
+#include "dav/dav.h"
 #include "db/db.h"
 #include "http/http.h"
 #include "ocs/ocs.h"
@@ -32,6 +33,28 @@ plain_error(struct ctx *c, int status, const char *msg)
 	(void)http_res_header(c, "Content-Type", "text/plain; charset=utf-8");
 	http_res_body_str(c, msg);
 	http_res_body_str(c, "\n");
+}
+
+/* DAV errors: SabreDAV's XML, the exact status, a Basic challenge on 401. */
+static void
+dav_render(struct ctx *c, int e)
+{
+	int		 status = c->err == e && c->err_ocs_code ?
+			    c->err_ocs_code : err_http(e);
+	const char	*msg = status >= 500 && status != 502 && status != 507 ?
+			    "Internal Server Error" : err_public(c, e);
+
+	if (e == ERR_UNAUTH)
+		msg = http_header(c, "Authorization") != NULL ?
+		    "No public access to this resource., Username or password "
+		    "was incorrect" : "No public access to this resource., No "
+		    "'Authorization: Basic' header found. Either the client "
+		    "didn't send one, or the server is misconfigured";
+	dav_error(c, status, msg);
+	if (status == 401)
+		(void)http_res_header(c, "WWW-Authenticate", arena_printf(
+		    c->arena, "%s, charset=\"UTF-8\"", http_basic_challenge(c,
+		    c->conf->instance_name)));
 }
 
 /* Render error e for the surface of the request (OCS envelope or plain). */
@@ -55,6 +78,10 @@ render_error(struct ctx *c, int e)
 	}
 	if (c->route != NULL && c->route->kind == ROUTE_WEB) {
 		app_web_error(c, e);
+		return;
+	}
+	if (c->route != NULL && c->route->kind == ROUTE_DAV) {
+		dav_render(c, e);
 		return;
 	}
 	if (c->res->status == 431)
@@ -116,7 +143,8 @@ authenticate(struct ctx *c, const struct route *rt)
 	const char	*authz = http_header(c, "Authorization");
 	int		 e;
 
-	if (rt->kind == ROUTE_OCS && authz != NULL && authz[0] != '\0') {
+	if ((rt->kind == ROUTE_OCS || rt->kind == ROUTE_DAV) && authz != NULL &&
+	    authz[0] != '\0') {
 		if ((e = auth_basic(c, authz)) != ERR_OK)
 			return e;
 	} else if (rt->kind == ROUTE_WEB || rt->auth != AUTH_PUBLIC ||
@@ -149,7 +177,7 @@ run(struct ctx *c)
 	enum route_kind		 kind = ROUTE_PLAIN;
 	const char		**segs = c->req->seg;
 	size_t			 nseg = c->req->nseg;
-	bool			 current;
+	bool			 current, tx;
 	int			 e;
 
 	if (nseg >= 2 && strcmp(segs[0], "ocs") == 0 &&
@@ -219,14 +247,15 @@ run(struct ctx *c)
 	if (rt->kind == ROUTE_WEB && !(rt->flags & ROUTE_NO_CSRF) &&
 	    !(c->req->method & (HTTP_GET | HTTP_HEAD)) && !token_matches(c))
 		return err_set(c, ERR_PRECONDITION, "CSRF check failed", NULL);
-	if (rt->flags & ROUTE_TX) {
-		if ((e = db_tx_begin(c)) != ERR_OK)
-			return e;
-	}
+	tx = (rt->flags & ROUTE_TX) || ((rt->flags & ROUTE_TX_WRITES) &&
+	    !(c->req->method & (HTTP_GET | HTTP_HEAD | HTTP_OPTIONS |
+	    HTTP_PROPFIND)));
+	if (tx && (e = db_tx_begin(c)) != ERR_OK)
+		return e;
 	e = rt->handler(c);
 	if (e == ERR_OK && c->err != ERR_OK)
 		e = c->err;	/* a handler must not swallow a recorded error */
-	if (rt->flags & ROUTE_TX) {
+	if (tx) {
 		if (e == ERR_OK)
 			e = db_tx_commit(c);
 		else

@@ -13,6 +13,11 @@
 #define GET_HEAD	(HTTP_GET | HTTP_HEAD)
 #define FORM_MAX	65536		/* small forms and OCS parameters */
 #define MGMT		(ROLE_ADMIN | ROLE_MANAGER)
+#define DAV_METHODS	(HTTP_GET | HTTP_HEAD | HTTP_PUT | HTTP_DELETE | \
+			 HTTP_OPTIONS | HTTP_PROPFIND | HTTP_PROPPATCH | \
+			 HTTP_MKCOL | HTTP_MOVE | HTTP_COPY | HTTP_PATCH | \
+			 HTTP_LOCK | HTTP_UNLOCK | HTTP_REPORT | HTTP_POST | \
+			 HTTP_OTHER)
 
 const struct route app_routes[] = {
 	/* Nextcloud discovery (nextcloud-api.md §2) */
@@ -111,6 +116,14 @@ const struct route app_routes[] = {
 	    h_prov_group_delete, AUTH_USER, FORM_MAX, ROUTE_TX, MGMT },
 	{ GET_HEAD, ROUTE_OCS, "/cloud/groups/{groupid}/subadmins",
 	    h_prov_group_subadmins, AUTH_USER, 0, 0, MGMT },
+
+	/* WebDAV (§5): every method goes to one handler per tree. */
+	{ DAV_METHODS, ROUTE_DAV, "/remote.php/dav/files/{user}/{path*}", h_dav,
+	    AUTH_USER, INT64_MAX, ROUTE_TX_WRITES, 0 },
+	{ DAV_METHODS, ROUTE_DAV, "/remote.php/webdav/{path*}", h_dav,
+	    AUTH_USER, INT64_MAX, ROUTE_TX_WRITES, 0 },
+	{ DAV_METHODS, ROUTE_DAV, "/remote.php/dav/uploads/{user}/{path*}",
+	    h_uploads, AUTH_USER, INT64_MAX, ROUTE_TX_WRITES, 0 },
 
 	/* Referrer clinics (group metadata) */
 	{ GET_HEAD, ROUTE_OCS, "/apps/referrals/api/v1/clinics",

@@ -29,6 +29,8 @@ struct db_rows {
 	PGresult	*res;
 };
 
+static const char	*const empty_value = "";
+
 static char *
 xstrdup(const char *s)
 {
@@ -139,9 +141,13 @@ db_healthy(const struct db *db)
 }
 
 static void
-clear_result(void *p)
+clear_rows(void *p)
 {
-	PQclear(p);
+	struct db_rows	*r = p;
+
+	if (r->res != NULL)
+		PQclear(r->res);
+	r->res = NULL;
 }
 
 static int
@@ -174,15 +180,15 @@ map_error(struct ctx *c, PGresult *r)
 	return err_set(c, e, NULL, "sqlstate=%s %s", st, msg ? msg : "");
 }
 
-int
-db_query_(struct ctx *c, struct db_rows **out, const char *sql,
-    const char *types, ...)
+static int
+vquery(struct ctx *c, struct db_rows **out, int result_format, const char *sql,
+    const char *types, va_list ap)
 {
 	const char	*vals[DB_MAX_PARAMS];
 	int		 lens[DB_MAX_PARAMS], fmts[DB_MAX_PARAMS];
 	size_t		 n = strlen(types);
-	va_list		 ap;
 	PGresult	*r;
+	struct db_rows	*rows;
 	ExecStatusType	 st;
 	int64_t		 t0;
 
@@ -191,7 +197,6 @@ db_query_(struct ctx *c, struct db_rows **out, const char *sql,
 	if (c->db->conn == NULL)
 		return err_set(c, ERR_UNAVAILABLE, "database unavailable",
 		    "no connection");
-	va_start(ap, types);
 	for (size_t i = 0; i < n; i++) {
 		lens[i] = 0;
 		fmts[i] = 0;
@@ -210,25 +215,22 @@ db_query_(struct ctx *c, struct db_rows **out, const char *sql,
 			const void	*p = va_arg(ap, const void *);
 			size_t		 len = va_arg(ap, size_t);
 
-			if (len > (size_t)INT32_MAX) {
-				va_end(ap);
+			if (len > (size_t)INT32_MAX)
 				return err_set(c, ERR_TOO_LARGE, NULL,
 				    "bytea parameter too large");
-			}
 			vals[i] = p ? p : "";
 			lens[i] = (int)len;
 			fmts[i] = 1;
 			break;
 		}
 		default:
-			va_end(ap);
 			return err_set(c, ERR_INTERNAL, NULL,
 			    "bad parameter type '%c'", types[i]);
 		}
 	}
-	va_end(ap);
 	t0 = log_now_us();
-	r = PQexecParams(c->db->conn, sql, (int)n, NULL, vals, lens, fmts, 0);
+	r = PQexecParams(c->db->conn, sql, (int)n, NULL, vals, lens, fmts,
+	    result_format);
 	if (PQstatus(c->db->conn) == CONNECTION_BAD && !c->db->in_tx) {
 		/*
 		 * The server closed an idle connection (restart, terminated
@@ -241,33 +243,97 @@ db_query_(struct ctx *c, struct db_rows **out, const char *sql,
 		c->db->schema_ok = false;
 		if (PQstatus(c->db->conn) == CONNECTION_OK)
 			r = PQexecParams(c->db->conn, sql, (int)n, NULL, vals,
-			    lens, fmts, 0);
+			    lens, fmts, result_format);
 	}
 	c->db_us += log_now_us() - t0;
+	rows = arena_alloc(c->arena, sizeof(*rows));
+	rows->res = r;
 	if (r != NULL)
-		arena_defer(c->arena, clear_result, r);
+		arena_defer(c->arena, clear_rows, rows);
 	st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
 	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
 		return map_error(c, r);
-	if (out != NULL) {
-		struct db_rows	*rows = arena_alloc(c->arena, sizeof(*rows));
-
-		rows->res = r;
+	if (out != NULL)
 		*out = rows;
-	}
 	return ERR_OK;
+}
+
+int
+db_query_(struct ctx *c, struct db_rows **out, const char *sql,
+    const char *types, ...)
+{
+	va_list	 ap;
+	int	 e;
+
+	va_start(ap, types);
+	e = vquery(c, out, 0, sql, types, ap);
+	va_end(ap);
+	return e;
+}
+
+int
+db_query_bin_(struct ctx *c, struct db_rows **out, const char *sql,
+    const char *types, ...)
+{
+	va_list	 ap;
+	int	 e;
+
+	va_start(ap, types);
+	e = vquery(c, out, 1, sql, types, ap);
+	va_end(ap);
+	return e;
+}
+
+const void *
+db_get_bin(const struct db_rows *r, int row, int col, size_t *len)
+{
+	if (r == NULL || r->res == NULL || row < 0 || row >= PQntuples(r->res) ||
+	    col < 0 || col >= PQnfields(r->res) ||
+	    PQgetisnull(r->res, row, col))
+		return NULL;
+	*len = (size_t)PQgetlength(r->res, row, col);
+	return PQgetvalue(r->res, row, col);
+}
+
+void
+db_rows_free(struct db_rows *r)
+{
+	if (r != NULL)
+		clear_rows(r);
+}
+
+const char *
+db_text_array(struct arena *a, const char *const *items, size_t n)
+{
+	struct buf	 b;
+
+	buf_init(&b, a, 1 << 22);
+	buf_addc(&b, '{');
+	for (size_t i = 0; i < n; i++) {
+		if (i > 0)
+			buf_addc(&b, ',');
+		buf_addc(&b, '"');
+		for (const char *p = items[i]; *p; p++) {
+			if (*p == '"' || *p == '\\')
+				buf_addc(&b, '\\');
+			buf_addc(&b, *p);
+		}
+		buf_addc(&b, '"');
+	}
+	buf_addc(&b, '}');
+	return buf_cstr(&b);
 }
 
 int
 db_rows_n(const struct db_rows *r)
 {
-	return r ? PQntuples(r->res) : 0;
+	return r && r->res ? PQntuples(r->res) : 0;
 }
 
 int64_t
 db_affected(const struct db_rows *r)
 {
-	const char	*s = r ? PQcmdTuples(r->res) : "";
+	const char	*s = r && r->res ? PQcmdTuples(r->res) : empty_value;
 	int64_t		 v = 0;
 
 	if (s[0] != '\0')
@@ -278,8 +344,9 @@ db_affected(const struct db_rows *r)
 const char *
 db_get(const struct db_rows *r, int row, int col)
 {
-	if (r == NULL || row < 0 || row >= PQntuples(r->res) || col < 0 ||
-	    col >= PQnfields(r->res) || PQgetisnull(r->res, row, col))
+	if (r == NULL || r->res == NULL || row < 0 || row >= PQntuples(r->res) ||
+	    col < 0 || col >= PQnfields(r->res) ||
+	    PQgetisnull(r->res, row, col))
 		return NULL;
 	return PQgetvalue(r->res, row, col);
 }

@@ -53,6 +53,34 @@ void db_close(struct db *db);
 int db_query_(struct ctx *c, struct db_rows **out, const char *sql,
     const char *types, ...) __attribute__((warn_unused_result));
 
+/*
+ * db_query_bin - like db_query, but the rows come in binary format: for
+ * bytea columns read with db_get_bin (no hex doubling).  Select only bytea
+ * columns with it.
+ */
+#define db_query_bin(c, out, sql, ...) \
+	db_query_bin_((c), (out), "" sql, __VA_ARGS__)
+int db_query_bin_(struct ctx *c, struct db_rows **out, const char *sql,
+    const char *types, ...) __attribute__((warn_unused_result));
+
+/* db_get_bin - bytes of a binary-format column; NULL when SQL NULL. */
+const void *db_get_bin(const struct db_rows *r, int row, int col,
+    size_t *len);
+
+/*
+ * db_rows_free - release r's memory now instead of at the end of the
+ * request (for large results in a loop, so memory stays bounded).  r must
+ * not be used afterwards.
+ */
+void db_rows_free(struct db_rows *r);
+
+/*
+ * db_text_array - a PostgreSQL text[] literal of items[0..n) (each quoted,
+ * backslash and double quote escaped), arena string, for "$1::text[]".
+ */
+const char *db_text_array(struct arena *a, const char *const *items,
+    size_t n);
+
 /* db_rows_n - number of rows (0 for NULL). */
 int db_rows_n(const struct db_rows *r);
 /* db_affected - rows changed by an INSERT/UPDATE/DELETE. */

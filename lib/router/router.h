@@ -21,7 +21,8 @@ typedef int (*handler_fn)(struct ctx *c);
 enum route_kind {
 	ROUTE_PLAIN = 0,	/* status.php, JSON endpoints outside OCS */
 	ROUTE_OCS,		/* /ocs/v{1,2}.php + pattern: OCS envelope */
-	ROUTE_WEB		/* HTML pages: login redirect, form CSRF */
+	ROUTE_WEB,		/* HTML pages: login redirect, form CSRF */
+	ROUTE_DAV		/* WebDAV: SabreDAV error bodies, Basic challenge */
 };
 
 /*
@@ -40,6 +41,8 @@ enum route_auth {
 #define ROUTE_NO_CSRF		(1u << 1)	/* OCS route exempt from §1.7 */
 #define ROUTE_NO_SCHEMA		(1u << 2)	/* serve while migrations pend */
 #define ROUTE_TESTING		(1u << 3)	/* only with [testing] routes = 1 */
+#define ROUTE_TX_WRITES		(1u << 4)	/* ROUTE_TX, except for reads
+						   (GET HEAD OPTIONS PROPFIND) */
 
 struct route {
 	unsigned	 methods;	/* enum http_method bits */

@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/*
+ * dav_app.h - what h_dav.c shares with h_uploads.c (chunked uploads).
+ */
+#ifndef APP_DAV_APP_H
+#define APP_DAV_APP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct ctx;
+struct file_node;
+struct blob_info;
+
+struct davapp_target {
+	bool		 legacy;	/* /remote.php/webdav */
+	bool		 foreign;	/* another user's tree */
+	const char	*base;		/* href prefix, encoded, no slash */
+	const char	**segs;		/* decoded names below the root */
+	size_t		 nseg;
+	int64_t		 owner;
+};
+
+/*
+ * davapp_fail - record a DAV error with its exact HTTP status (rendered as
+ * a SabreDAV error body by the dispatcher); returns the mapped enum err.
+ */
+int davapp_fail(struct ctx *c, int status, const char *message);
+
+/* davapp_instance_id - "oc" + 10 hex characters, stable per instance. */
+const char *davapp_instance_id(struct ctx *c);
+
+/* davapp_href - base + encoded segs + encoded relpath (+ "/" for folders). */
+const char *davapp_href(struct ctx *c, const char *base,
+    const char *const *segs, size_t n, const char *relpath, bool dir);
+
+/*
+ * davapp_destination - parse the Destination header of a MOVE/COPY into a
+ * target in the caller's files tree (absolute URL on this host or path).
+ * 400 missing, 502 another host, 403 outside the caller's tree.
+ */
+int davapp_destination(struct ctx *c, struct davapp_target *t);
+
+/*
+ * davapp_store - after content was written to blob: put it at the target
+ * path (quota, checksum header, X-OC-MTime handled), audit, and set the
+ * response status (201/204) and headers (ETag, OC-ETag, OC-FileId, ...).
+ */
+int davapp_store(struct ctx *c, const struct davapp_target *t,
+    const struct blob_info *blob);
+
+#endif

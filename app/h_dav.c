@@ -1,0 +1,1245 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/*
+ * h_dav.c - Nextcloud's WebDAV surface (nextcloud-api.md §5; RFC 4918):
+ * /remote.php/dav/files/{user}/... and the legacy /remote.php/webdav/...
+ * OPTIONS, PROPFIND (depth 0, 1, infinity), PROPPATCH (lastmodified,
+ * favorite, dead properties), GET/HEAD with one Range, PUT, MKCOL, DELETE,
+ * MOVE, COPY and PATCH (X-Recalculate-Hash).  Another user's tree answers
+ * like an empty one.  Locks are not implemented and not advertised
+ * (DAV: 1, 3).  Content streams through lib/blob chunk by chunk.
+ */
+#include "app.h"
+#include "dav_app.h"
+
+#include <jansson.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "audit/audit.h"
+#include "auth/auth.h"
+#include "blob/blob.h"
+#include "core/arena.h"
+#include "core/buf.h"
+#include "core/conf.h"
+#include "core/ctx.h"
+#include "core/err.h"
+#include "crypto/crypto.h"
+#include "dav/dav.h"
+#include "db/db.h"
+#include "files/files.h"
+#include "http/http.h"
+#include "settings/settings.h"
+
+#define IO_BYTES	(64 * 1024)
+
+/* ---------------------------------------------------------------- helpers */
+
+int
+davapp_fail(struct ctx *c, int status, const char *message)
+{
+	int	 e;
+
+	switch (status) {
+	case 400: e = ERR_INVAL; break;
+	case 401: e = ERR_UNAUTH; break;
+	case 403: e = ERR_FORBIDDEN; break;
+	case 404: e = ERR_NOTFOUND; break;
+	case 405: e = ERR_METHOD; break;
+	case 409: e = ERR_CONFLICT; break;
+	case 412: e = ERR_PRECONDITION; break;
+	case 413: e = ERR_TOO_LARGE; break;
+	case 415: e = ERR_UNSUPPORTED; break;
+	default:  e = ERR_INTERNAL; break;
+	}
+	if (c->err != ERR_OK)
+		err_clear(c);
+	err_set(c, e, message, NULL);
+	c->err_ocs_code = status;	/* the exact DAV status, see dav_render */
+	return e;
+}
+
+const char *
+davapp_instance_id(struct ctx *c)
+{
+	unsigned char	 h[32];
+
+	crypto_hmac_sha256(c->conf->master_key, 32, "refx instance id", 16, h);
+	return arena_printf(c->arena, "oc%s", crypto_hex(c->arena, h, 5));
+}
+
+/* Split the {path*} capture into segments (already decoded per segment). */
+static void
+split(struct ctx *c, const char *path, const char ***segs, size_t *n)
+{
+	struct cur	 cu = cur_init(sv_from(path ? path : ""));
+	struct sv	 s;
+	size_t		 k = 0;
+
+	*segs = arena_alloc(c->arena, sizeof(**segs) * (strlen(path ? path :
+	    "") / 1 + 2));
+	while (!cur_eof(&cu)) {
+		cur_until(&cu, '/', &s);
+		if (s.n > 0)
+			(*segs)[k++] = sv_dup(c->arena, s);
+	}
+	*n = k;
+}
+
+/*
+ * The request's place in the DAV namespace: whose tree, the href base, the
+ * segments below the root.
+ */
+static int
+target(struct ctx *c, struct davapp_target *t)
+{
+	const char	*uid = http_param(c, "user");
+	struct buf	 b;
+
+	memset(t, 0, sizeof(*t));
+	split(c, http_param(c, "path"), &t->segs, &t->nseg);
+	buf_init(&b, c->arena, 4096);
+	if (uid == NULL) {
+		t->legacy = true;
+		buf_adds(&b, "/remote.php/webdav");
+	} else {
+		buf_adds(&b, "/remote.php/dav/files/");
+		dav_url_escape(&b, uid);
+		t->foreign = strcmp(uid, c->user->uid) != 0;
+	}
+	t->base = buf_cstr(&b);
+	t->owner = c->user->id;
+	return ERR_OK;
+}
+
+const char *
+davapp_href(struct ctx *c, const char *base, const char *const *segs,
+    size_t n, const char *relpath, bool dir)
+{
+	struct buf	 b;
+
+	buf_init(&b, c->arena, 65536);
+	buf_adds(&b, base);
+	for (size_t i = 0; i < n; i++) {
+		buf_addc(&b, '/');
+		dav_url_escape(&b, segs[i]);
+	}
+	if (relpath != NULL) {
+		struct cur	 cu = cur_init(sv_from(relpath));
+		struct sv	 s;
+
+		while (!cur_eof(&cu)) {
+			cur_until(&cu, '/', &s);
+			buf_addc(&b, '/');
+			dav_url_escape(&b, sv_dup(c->arena, s));
+		}
+	}
+	if (dir)
+		buf_addc(&b, '/');
+	return buf_cstr(&b);
+}
+
+static const char *
+quoted(struct ctx *c, const char *etag)
+{
+	return arena_printf(c->arena, "\"%s\"", etag);
+}
+
+static const char *
+perms(const struct file_node *n)
+{
+	return n->is_dir ? "RGDNVCK" : "RGDNVW";
+}
+
+static int
+audit_file(struct ctx *c, const char *action, const struct file_node *n,
+    json_t *details)
+{
+	struct audit_event	 ev = { 0 };
+
+	ev.action = action;
+	ev.object_type = "file";
+	ev.object_id = arena_printf(c->arena, "%lld", (long long)n->id);
+	ev.details = details;
+	return audit_write(c, &ev);
+}
+
+/* A resolved node of the caller's own tree, or the error to answer. */
+static int
+resolve(struct ctx *c, const struct davapp_target *t, struct file_node *n)
+{
+	int	 e;
+
+	if (t->foreign)
+		return davapp_fail(c, 404, "File not found");
+	e = files_lookup(c, t->owner, t->segs, t->nseg, n);
+	if (e == ERR_NOTFOUND || e == ERR_INVAL)
+		return davapp_fail(c, e == ERR_INVAL ? 400 : 404, e == ERR_INVAL ?
+		    err_public(c, e) : "File not found");
+	return e;
+}
+
+/* The parent folder of the target and the last name. */
+static int
+resolve_parent(struct ctx *c, const struct davapp_target *t,
+    struct file_node *parent, const char **name)
+{
+	int	 e;
+
+	if (t->foreign)
+		return davapp_fail(c, 403, "Not allowed in another user's "
+		    "files");
+	if (t->nseg == 0)
+		return davapp_fail(c, 405, "The root folder exists");
+	e = files_lookup(c, t->owner, t->segs, t->nseg - 1, parent);
+	if (e == ERR_NOTFOUND || (e == ERR_OK && !parent->is_dir))
+		return davapp_fail(c, 409, "Parent folder does not exist");
+	if (e == ERR_INVAL)
+		return davapp_fail(c, 400, err_public(c, e));
+	if (e != ERR_OK)
+		return e;
+	e = files_normalize_name(c, t->segs[t->nseg - 1], name);
+	if (e == ERR_INVAL)
+		return davapp_fail(c, 400, err_public(c, e));
+	return e;
+}
+
+/* ---------------------------------------------------------------- PROPFIND */
+
+struct ms {
+	struct ctx	*c;
+	struct buf	 out;
+	const char	*instance;
+	int64_t		 quota, used;
+	const char	*owner_uid, *owner_name;
+	json_t		*dead;		/* file id -> [xml] */
+};
+
+static void
+flush(struct ms *m, bool force)
+{
+	if (m->out.n >= 64 * 1024 || (force && m->out.n > 0)) {
+		(void)http_res_write(m->c, m->out.p, m->out.n);
+		buf_reset(&m->out);
+	}
+}
+
+/*
+ * Append one live property; false when the node has no such property (it
+ * then goes into the 404 propstat).
+ */
+static bool
+live(struct ms *m, const struct file_node *n, const char *ns, const char *name)
+{
+	struct ctx	*c = m->c;
+	struct buf	*b = &m->out;
+	const char	*p = dav_ns_prefix(ns);
+
+	if (p == NULL)
+		return false;
+#define IS(x)	(strcmp(name, (x)) == 0)
+#define OPEN	buf_printf(b, "<%s:%s>", p, name)
+#define CLOSE	buf_printf(b, "</%s:%s>", p, name)
+	if (strcmp(p, "d") == 0) {
+		if (IS("resourcetype")) {
+			buf_adds(b, n->is_dir ? "<d:resourcetype><d:collection/>"
+			    "</d:resourcetype>" : "<d:resourcetype/>");
+		} else if (IS("getetag")) {
+			OPEN;
+			dav_xml_escape(b, quoted(c, n->etag));
+			CLOSE;
+		} else if (IS("getlastmodified")) {
+			OPEN;
+			buf_adds(b, dav_http_date(c, n->mtime));
+			CLOSE;
+		} else if (IS("creationdate")) {
+			OPEN;
+			buf_adds(b, dav_iso_date(c, n->created));
+			CLOSE;
+		} else if (IS("displayname")) {
+			OPEN;
+			dav_xml_escape(b, n->parent_id ? n->name :
+			    m->owner_uid);
+			CLOSE;
+		} else if (IS("getcontentlength") && !n->is_dir) {
+			buf_printf(b, "<d:getcontentlength>%lld"
+			    "</d:getcontentlength>", (long long)n->size);
+		} else if (IS("getcontenttype") && !n->is_dir) {
+			OPEN;
+			dav_xml_escape(b, n->mimetype);
+			CLOSE;
+		} else if (IS("quota-used-bytes") && n->is_dir) {
+			buf_printf(b, "<d:quota-used-bytes>%lld"
+			    "</d:quota-used-bytes>", (long long)n->size);
+		} else if (IS("quota-available-bytes") && n->is_dir) {
+			int64_t	 avail = m->quota < 0 ? -3 : m->quota - m->used;
+
+			buf_printf(b, "<d:quota-available-bytes>%lld"
+			    "</d:quota-available-bytes>",
+			    (long long)(avail < 0 && m->quota >= 0 ? 0 : avail));
+		} else
+			return false;
+		return true;
+	}
+	if (strcmp(p, "oc") == 0) {
+		if (IS("id")) {
+			buf_printf(b, "<oc:id>%08lld%s</oc:id>",
+			    (long long)n->id, m->instance);
+		} else if (IS("fileid")) {
+			buf_printf(b, "<oc:fileid>%lld</oc:fileid>",
+			    (long long)n->id);
+		} else if (IS("size")) {
+			buf_printf(b, "<oc:size>%lld</oc:size>",
+			    (long long)n->size);
+		} else if (IS("permissions")) {
+			buf_printf(b, "<oc:permissions>%s</oc:permissions>",
+			    perms(n));
+		} else if (IS("share-types")) {
+			buf_adds(b, "<oc:share-types/>");
+		} else if (IS("checksums") && !n->is_dir && n->checksum) {
+			struct cur	 cu = cur_init(sv_from(n->checksum));
+			struct sv	 s;
+
+			buf_adds(b, "<oc:checksums>");
+			while (!cur_eof(&cu)) {
+				cur_until(&cu, ' ', &s);
+				if (s.n == 0)
+					continue;
+				buf_adds(b, "<oc:checksum>");
+				dav_xml_escape(b, sv_dup(c->arena, s));
+				buf_adds(b, "</oc:checksum>");
+			}
+			buf_adds(b, "</oc:checksums>");
+		} else if (IS("data-fingerprint")) {
+			buf_adds(b, "<oc:data-fingerprint></oc:data-fingerprint>");
+		} else if (IS("owner-id")) {
+			OPEN;
+			dav_xml_escape(b, m->owner_uid);
+			CLOSE;
+		} else if (IS("owner-display-name")) {
+			OPEN;
+			dav_xml_escape(b, m->owner_name);
+			CLOSE;
+		} else if (IS("favorite")) {
+			buf_printf(b, "<oc:favorite>%d</oc:favorite>",
+			    n->favorite ? 1 : 0);
+		} else if (IS("tags")) {
+			buf_adds(b, "<oc:tags/>");
+		} else
+			return false;
+		return true;
+	}
+	if (strcmp(p, "nc") == 0) {
+		if (IS("has-preview"))
+			buf_adds(b, "<nc:has-preview>false</nc:has-preview>");
+		else if (IS("mount-type"))
+			buf_adds(b, "<nc:mount-type></nc:mount-type>");
+		else if (IS("is-mount-root"))
+			buf_adds(b, "<nc:is-mount-root>false</nc:is-mount-root>");
+		else if (IS("is-federated"))
+			buf_adds(b, "<nc:is-federated>false</nc:is-federated>");
+		else if (IS("share-attributes"))
+			buf_adds(b, "<nc:share-attributes>[]"
+			    "</nc:share-attributes>");
+		else if (IS("creation_time") || IS("upload_time"))
+			buf_printf(b, "<nc:%s>%lld</nc:%s>", name,
+			    (long long)n->created, name);
+		else
+			return false;
+		return true;
+	}
+	if (strcmp(p, "ocs") == 0 && IS("share-permissions")) {
+		buf_printf(b, "<ocs:share-permissions>%d</ocs:share-permissions>",
+		    n->is_dir ? 31 : 19);
+		return true;
+	}
+	if (strcmp(p, "ocm") == 0 && IS("share-permissions")) {
+		buf_adds(b, "<ocm:share-permissions>[\"share\",\"read\","
+		    "\"write\"]</ocm:share-permissions>");
+		return true;
+	}
+	return false;
+#undef IS
+#undef OPEN
+#undef CLOSE
+}
+
+static const char *const allprops[][2] = {
+	{ DAV_NS, "resourcetype" }, { DAV_NS, "getlastmodified" },
+	{ DAV_NS, "getcontentlength" }, { DAV_NS, "getcontenttype" },
+	{ DAV_NS, "getetag" }, { DAV_NS, "creationdate" },
+	{ DAV_NS, "quota-used-bytes" }, { DAV_NS, "quota-available-bytes" },
+	{ DAV_NS_OC, "id" }, { DAV_NS_OC, "fileid" }, { DAV_NS_OC, "size" },
+	{ DAV_NS_OC, "permissions" },
+};
+
+/* The stored dead property (ns, name) of node, or NULL. */
+static const char *
+dead_prop(struct ms *m, const struct file_node *n, const char *ns,
+    const char *name)
+{
+	char	 key[32];
+	json_t	*list, *x;
+	size_t	 i;
+
+	snprintf(key, sizeof(key), "%lld", (long long)n->id);
+	list = json_object_get(m->dead, key);
+	json_array_foreach(list, i, x) {
+		if (strcmp(json_string_value(json_array_get(x, 0)), ns) == 0 &&
+		    strcmp(json_string_value(json_array_get(x, 1)), name) == 0)
+			return json_string_value(json_array_get(x, 2));
+	}
+	return NULL;
+}
+
+static void
+empty_elem(struct buf *b, const char *ns, const char *name, int k)
+{
+	const char	*p = dav_ns_prefix(ns);
+
+	if (p != NULL)
+		buf_printf(b, "<%s:%s/>", p, name);
+	else {
+		buf_printf(b, "<x%d:%s xmlns:x%d=\"", k, name, k);
+		dav_xml_escape(b, ns);
+		buf_adds(b, "\"/>");
+	}
+}
+
+static void
+response(struct ms *m, const char *href, const struct file_node *n,
+    enum dav_propfind kind, const struct dav_prop *props, size_t np)
+{
+	struct buf	*b = &m->out;
+	char		 key[32];
+	json_t		*dl;
+	bool		 missing = false;
+	size_t		 i;
+	json_t		*x;
+
+	buf_adds(b, "<d:response><d:href>");
+	dav_xml_escape(b, href);
+	buf_adds(b, "</d:href><d:propstat><d:prop>");
+	snprintf(key, sizeof(key), "%lld", (long long)n->id);
+	dl = json_object_get(m->dead, key);
+	if (kind == DAV_PROP) {
+		for (size_t k = 0; k < np; k++) {
+			const char	*d = dead_prop(m, n, props[k].ns,
+			    props[k].name);
+
+			if (d != NULL)
+				buf_adds(b, d);
+			else if (!live(m, n, props[k].ns, props[k].name))
+				missing = true;
+		}
+	} else if (kind == DAV_ALLPROP) {
+		for (size_t k = 0; k < sizeof(allprops) / sizeof(allprops[0]);
+		    k++)
+			(void)live(m, n, allprops[k][0], allprops[k][1]);
+		json_array_foreach(dl, i, x)
+			buf_adds(b, json_string_value(json_array_get(x, 2)));
+	} else {
+		for (size_t k = 0; k < sizeof(allprops) / sizeof(allprops[0]);
+		    k++)
+			if ((n->is_dir || strncmp(allprops[k][1], "quota", 5)) &&
+			    (!n->is_dir || strncmp(allprops[k][1],
+			    "getcontent", 10)))
+				empty_elem(b, allprops[k][0], allprops[k][1],
+				    (int)k);
+		json_array_foreach(dl, i, x)
+			empty_elem(b, json_string_value(json_array_get(x, 0)),
+			    json_string_value(json_array_get(x, 1)), (int)i);
+	}
+	buf_adds(b, "</d:prop><d:status>HTTP/1.1 200 OK</d:status>"
+	    "</d:propstat>");
+	if (missing) {
+		buf_adds(b, "<d:propstat><d:prop>");
+		for (size_t k = 0; k < np; k++) {
+			struct buf	 probe;
+
+			if (dead_prop(m, n, props[k].ns, props[k].name) != NULL)
+				continue;
+			/* does the node have it? render into a scratch buf */
+			probe = m->out;
+			buf_init(&m->out, m->c->arena, 65536);
+			if (live(m, n, props[k].ns, props[k].name)) {
+				m->out = probe;
+				continue;
+			}
+			m->out = probe;
+			empty_elem(b, props[k].ns, props[k].name, (int)k);
+		}
+		buf_adds(b, "</d:prop><d:status>HTTP/1.1 404 Not Found"
+		    "</d:status></d:propstat>");
+	}
+	buf_adds(b, "</d:response>\n");
+	flush(m, false);
+}
+
+static int
+load_dead(struct ms *m, const struct file_node *nodes, size_t n,
+    const struct file_node *self)
+{
+	struct buf	 ids;
+	struct db_rows	*r;
+	int		 e;
+
+	m->dead = json_object();
+	arena_defer(m->c->arena, (void (*)(void *))json_decref, m->dead);
+	buf_init(&ids, m->c->arena, 1 << 22);
+	buf_printf(&ids, "{%lld", (long long)self->id);
+	for (size_t i = 0; i < n; i++)
+		buf_printf(&ids, ",%lld", (long long)nodes[i].id);
+	buf_addc(&ids, '}');
+	e = db_query(m->c, &r, "SELECT file_id, ns, name, xml FROM file_props "
+	    "WHERE file_id = ANY($1::bigint[]) ORDER BY file_id, ns, name",
+	    "s", buf_cstr(&ids));
+	if (e != ERR_OK)
+		return e;
+	for (int i = 0; i < db_rows_n(r); i++) {
+		const char	*id = db_get(r, i, 0);
+		json_t		*list = json_object_get(m->dead, id);
+
+		if (list == NULL) {
+			list = json_array();
+			json_object_set_new(m->dead, id, list);
+		}
+		json_array_append_new(list, json_pack("[sss]", db_get(r, i, 1),
+		    db_get(r, i, 2), db_get(r, i, 3)));
+	}
+	return ERR_OK;
+}
+
+static int
+propfind(struct ctx *c, const struct davapp_target *t)
+{
+	const char		*depth = http_header(c, "Depth");
+	enum dav_propfind	 kind;
+	struct dav_prop		*props;
+	struct file_node	 node, *kids = NULL;
+	struct ms		 m;
+	struct sv		 body;
+	size_t			 np, nk = 0;
+	int			 d, e;
+
+	if (depth == NULL || strcmp(depth, "1") == 0)
+		d = 1;
+	else if (strcmp(depth, "0") == 0)
+		d = 0;
+	else if (strcasecmp(depth, "infinity") == 0)
+		d = 2;
+	else
+		return davapp_fail(c, 400, "Depth must be 0, 1 or infinity");
+	if ((e = http_body_all(c, DAV_XML_MAX_BYTES, &body)) != ERR_OK)
+		return e;
+	e = dav_parse_propfind(c, body, &kind, &props, &np);
+	if (e == ERR_INVAL)
+		return davapp_fail(c, 400, err_public(c, e));
+	if (e != ERR_OK)
+		return e;
+	memset(&m, 0, sizeof(m));
+	m.c = c;
+	m.instance = davapp_instance_id(c);
+	m.owner_uid = c->user->uid;
+	m.owner_name = c->user->display_name;
+	if (t->foreign) {
+		/* Another user's tree: a root with nothing in it (Nextcloud). */
+		if (t->nseg > 0)
+			return davapp_fail(c, 404, "File not found");
+		memset(&node, 0, sizeof(node));
+		node.is_dir = true;
+		node.etag = "0";
+		node.name = "";
+		node.mimetype = FILES_DIR_MIME;
+		node.mtime = settings_now(c);
+		m.quota = -3;
+		d = 0;
+	} else {
+		if ((e = resolve(c, t, &node)) != ERR_OK)
+			return e;
+		if ((e = files_quota(c, t->owner, &m.quota, &m.used)) != ERR_OK)
+			return e;
+		if (node.is_dir && d > 0 &&
+		    (e = files_list(c, &node, d == 2, &kids, &nk)) != ERR_OK)
+			return e;
+	}
+	if ((e = load_dead(&m, kids, nk, &node)) != ERR_OK)
+		return e;
+	http_res_status(c, 207);
+	(void)http_res_header(c, "Content-Type", "application/xml; charset=utf-8");
+	(void)http_res_header(c, "Vary", "Brief,Prefer");
+	(void)http_res_header(c, "DAV", "1, 3");
+	if ((e = http_res_stream_begin(c)) != ERR_OK)
+		return e;
+	buf_init(&m.out, c->arena, 1 << 20);
+	buf_adds(&m.out, "<?xml version=\"1.0\"?>\n<d:multistatus xmlns:d=\"DAV:\" "
+	    "xmlns:s=\"http://sabredav.org/ns\" xmlns:oc=\"http://owncloud.org/ns\" "
+	    "xmlns:nc=\"http://nextcloud.org/ns\" "
+	    "xmlns:ocs=\"http://open-collaboration-services.org/ns\" "
+	    "xmlns:ocm=\"http://open-cloud-mesh.org/ns\">\n");
+	response(&m, davapp_href(c, t->base, t->segs, t->nseg, NULL,
+	    node.is_dir), &node, kind, props, np);
+	for (size_t i = 0; i < nk; i++)
+		response(&m, davapp_href(c, t->base, t->segs, t->nseg,
+		    kids[i].relpath, kids[i].is_dir), &kids[i], kind, props, np);
+	buf_adds(&m.out, "</d:multistatus>\n");
+	flush(&m, true);
+	return ERR_OK;
+}
+
+/* ---------------------------------------------------------------- PROPPATCH */
+
+static bool
+protected_prop(const struct dav_prop *p)
+{
+	if (strcmp(p->ns, DAV_NS) == 0)
+		return strcmp(p->name, "lastmodified") != 0;
+	if (strcmp(p->ns, DAV_NS_OC) == 0)
+		return strcmp(p->name, "favorite") != 0;
+	if (strcmp(p->ns, DAV_NS_NC) == 0)
+		return true;
+	return false;
+}
+
+static int
+proppatch(struct ctx *c, const struct davapp_target *t)
+{
+	struct dav_prop		*ops;
+	struct file_node	 node;
+	struct sv		 body;
+	struct buf		 b;
+	size_t			 n;
+	bool			 bad = false;
+	int			 e;
+
+	if ((e = http_body_all(c, DAV_XML_MAX_BYTES, &body)) != ERR_OK)
+		return e;
+	if ((e = dav_parse_proppatch(c, body, &ops, &n)) == ERR_INVAL)
+		return davapp_fail(c, 400, err_public(c, e));
+	if (e != ERR_OK)
+		return e;
+	if ((e = resolve(c, t, &node)) != ERR_OK)
+		return e;
+	for (size_t i = 0; i < n; i++) {
+		int64_t	 v;
+
+		if (protected_prop(&ops[i]))
+			bad = true;
+		else if (strcmp(ops[i].name, "lastmodified") == 0 &&
+		    !ops[i].remove && parse_i64(sv_from(ops[i].text), 86401,
+		    INT64_MAX, &v) != 0 && dav_parse_http_date(ops[i].text) < 0)
+			bad = true;
+	}
+	/* All or nothing (RFC 4918 §9.2): failures 403, the rest 424. */
+	for (size_t i = 0; i < n && !bad; i++) {
+		const struct dav_prop	*o = &ops[i];
+
+		if (strcmp(o->ns, DAV_NS) == 0) {
+			int64_t	 v;
+
+			if (o->remove)
+				continue;
+			if (parse_i64(sv_from(o->text), 86401, INT64_MAX, &v) != 0)
+				v = dav_parse_http_date(o->text);
+			e = files_touch(c, &node, v);
+		} else if (strcmp(o->ns, DAV_NS_OC) == 0)
+			e = files_favorite(c, c->user->id, &node, !o->remove &&
+			    strcmp(o->text, "0") != 0 && o->text[0] != '\0');
+		else if (o->remove)
+			e = db_exec(c, "DELETE FROM file_props WHERE file_id = $1 "
+			    "AND ns = $2 AND name = $3", "iss", node.id, o->ns,
+			    o->name);
+		else {
+			if (strlen(o->xml) > 65536)
+				return davapp_fail(c, 413, "property value too "
+				    "large");
+			e = db_exec(c, "INSERT INTO file_props (file_id, ns, name, "
+			    "xml) VALUES ($1, $2, $3, $4) ON CONFLICT (file_id, ns, "
+			    "name) DO UPDATE SET xml = excluded.xml", "isss",
+			    node.id, o->ns, o->name, o->xml);
+		}
+		if (e != ERR_OK)
+			return e;
+	}
+	buf_init(&b, c->arena, 1 << 20);
+	buf_adds(&b, "<?xml version=\"1.0\"?>\n<d:multistatus xmlns:d=\"DAV:\" "
+	    "xmlns:s=\"http://sabredav.org/ns\" xmlns:oc=\"http://owncloud.org/ns\" "
+	    "xmlns:nc=\"http://nextcloud.org/ns\"><d:response><d:href>");
+	dav_xml_escape(&b, davapp_href(c, t->base, t->segs, t->nseg, NULL,
+	    node.is_dir));
+	buf_adds(&b, "</d:href>");
+	for (int pass = 0; pass < 3; pass++) {
+		static const char *const st[] = { "200 OK", "403 Forbidden",
+		    "424 Failed Dependency" };
+		bool	 any = false;
+
+		for (size_t i = 0; i < n; i++) {
+			int	 s = !bad ? 0 : protected_prop(&ops[i]) ? 1 : 2;
+
+			if (s != pass)
+				continue;
+			if (!any)
+				buf_adds(&b, "<d:propstat><d:prop>");
+			any = true;
+			empty_elem(&b, ops[i].ns, ops[i].name, (int)i);
+		}
+		if (any)
+			buf_printf(&b, "</d:prop><d:status>HTTP/1.1 %s</d:status>"
+			    "</d:propstat>", st[pass]);
+	}
+	buf_adds(&b, "</d:response></d:multistatus>\n");
+	http_res_status(c, 207);
+	(void)http_res_header(c, "Content-Type", "application/xml; charset=utf-8");
+	http_res_body(c, b.p, b.n);
+	return ERR_OK;
+}
+
+/* ---------------------------------------------------------------- GET/HEAD */
+
+static int
+sink_http(struct ctx *c, void *ud, const void *p, size_t n)
+{
+	(void)ud;
+	return http_res_write(c, p, n);
+}
+
+/* One "bytes=a-b" range (RFC 9110 §14.1.2); false: ignore the header. */
+static bool
+parse_range(const char *h, int64_t size, int64_t *from, int64_t *to,
+    bool *unsatisfiable)
+{
+	struct cur	 cu;
+	uint64_t	 a = 0, b = 0;
+	bool		 has_a, has_b;
+
+	*unsatisfiable = false;
+	if (h == NULL || strncmp(h, "bytes=", 6) != 0 || strchr(h, ','))
+		return false;
+	cu = cur_init(sv_from(h + 6));
+	has_a = cur_u64(&cu, 0, INT64_MAX, &a);
+	if (!cur_skip(&cu, '-'))
+		return false;
+	has_b = cur_u64(&cu, 0, INT64_MAX, &b);
+	if (!cur_eof(&cu) || (!has_a && !has_b))
+		return false;
+	if (!has_a) {		/* suffix: the last b bytes */
+		if (b == 0) {
+			*unsatisfiable = true;
+			return true;
+		}
+		*from = (int64_t)b >= size ? 0 : size - (int64_t)b;
+		*to = size - 1;
+	} else {
+		if (has_b && b < a)
+			return false;
+		*from = (int64_t)a;
+		*to = has_b && (int64_t)b < size ? (int64_t)b : size - 1;
+	}
+	if (*from >= size)
+		*unsatisfiable = true;
+	return true;
+}
+
+static bool
+etag_listed(struct ctx *c, const char *header, const char *etag)
+{
+	struct cur	 cu = cur_init(sv_from(header));
+	struct sv	 s;
+	const char	*q = quoted(c, etag);
+
+	while (!cur_eof(&cu)) {
+		cur_until(&cu, ',', &s);
+		s = sv_trim(s);
+		if (sv_eq(s, SV("*")) || sv_eq(s, sv_from(q)) ||
+		    (sv_starts_with(s, SV("W/")) && sv_eq((struct sv){ s.p + 2,
+		    s.n - 2 }, sv_from(q))))
+			return true;
+	}
+	return false;
+}
+
+static int
+get(struct ctx *c, const struct davapp_target *t, bool head)
+{
+	struct file_node n;
+	struct buf	 cd;
+	const char	*inm = http_header(c, "If-None-Match");
+	int64_t		 from = 0, to, len;
+	bool		 ranged, unsat;
+	int		 e;
+
+	if ((e = resolve(c, t, &n)) != ERR_OK)
+		return e;
+	if (n.is_dir)
+		return davapp_fail(c, 405, "GET is not allowed on a folder");
+	(void)http_res_header(c, "ETag", quoted(c, n.etag));
+	(void)http_res_header(c, "OC-ETag", quoted(c, n.etag));
+	(void)http_res_header(c, "Last-Modified", dav_http_date(c, n.mtime));
+	(void)http_res_header(c, "Accept-Ranges", "bytes");
+	if (inm != NULL && etag_listed(c, inm, n.etag)) {
+		http_res_status(c, 304);
+		return ERR_OK;
+	}
+	(void)http_res_header(c, "Content-Type", n.mimetype);
+	buf_init(&cd, c->arena, 4096);
+	buf_adds(&cd, "attachment; filename*=UTF-8''");
+	dav_url_escape(&cd, n.name);
+	buf_adds(&cd, "; filename=\"");
+	dav_url_escape(&cd, n.name);
+	buf_adds(&cd, "\"");
+	(void)http_res_header(c, "Content-Disposition", buf_cstr(&cd));
+	(void)http_res_header(c, "X-Content-Type-Options", "nosniff");
+	if (n.checksum != NULL) {
+		struct cur	 cu = cur_init(sv_from(n.checksum));
+		struct sv	 first;
+
+		cur_until(&cu, ' ', &first);
+		(void)http_res_header(c, "OC-Checksum", sv_dup(c->arena, first));
+	}
+	to = n.size - 1;
+	ranged = parse_range(http_header(c, "Range"), n.size, &from, &to,
+	    &unsat);
+	if (ranged && unsat) {
+		(void)http_res_header(c, "Content-Range", arena_printf(c->arena,
+		    "bytes */%lld", (long long)n.size));
+		return davapp_fail(c, 416, "Requested range not satisfiable");
+	}
+	len = n.size == 0 ? 0 : to - from + 1;
+	if (ranged) {
+		http_res_status(c, 206);
+		(void)http_res_header(c, "Content-Range", arena_printf(c->arena,
+		    "bytes %lld-%lld/%lld", (long long)from, (long long)to,
+		    (long long)n.size));
+	}
+	(void)http_res_header(c, "Content-Length", arena_printf(c->arena,
+	    "%lld", (long long)len));
+	if (!head && (e = audit_file(c, "file.download", &n, ranged ?
+	    json_pack("{s:I,s:I}", "from", (json_int_t)from, "to",
+	    (json_int_t)to) : NULL)) != ERR_OK)
+		return e;
+	if ((e = http_res_stream_begin(c)) != ERR_OK || head || len == 0)
+		return e;
+	return blob_read(c, n.blob_id, from, len, sink_http, NULL);
+}
+
+/* ---------------------------------------------------------------- PUT */
+
+static const char *
+checksum_value(struct ctx *c, const struct blob_info *b, bool *bad)
+{
+	const char	*h = http_header(c, "OC-Checksum");
+	const char	*colon;
+	const char	*want = NULL;
+
+	*bad = false;
+	if (h == NULL || h[0] == '\0')
+		return arena_printf(c->arena, "SHA1:%s MD5:%s", b->sha1, b->md5);
+	colon = strchr(h, ':');
+	if (colon != NULL) {
+		size_t	 tl = (size_t)(colon - h);
+
+		if (tl == 4 && strncasecmp(h, "SHA1", 4) == 0)
+			want = b->sha1;
+		else if (tl == 3 && strncasecmp(h, "MD5", 3) == 0)
+			want = b->md5;
+		else if (tl == 6 && strncasecmp(h, "SHA256", 6) == 0)
+			want = b->sha256;
+		if (want != NULL && strcasecmp(colon + 1, want) != 0)
+			*bad = true;
+	}
+	if (strlen(h) > 512 || strpbrk(h, "\r\n"))
+		*bad = true;
+	return h;	/* stored verbatim, as Nextcloud does */
+}
+
+int
+davapp_store(struct ctx *c, const struct davapp_target *t,
+    const struct blob_info *blob)
+{
+	struct file_node parent, old, out;
+	const char	*name, *mt = http_header(c, "X-OC-MTime"), *ck;
+	const char	*im = http_header(c, "If-Match");
+	const char	*inm = http_header(c, "If-None-Match");
+	int64_t		 mtime = 0, quota, used, oldsize = 0;
+	bool		 created, exists, bad;
+	int		 e;
+
+	if ((e = resolve_parent(c, t, &parent, &name)) != ERR_OK)
+		return e;
+	e = files_lookup(c, t->owner, t->segs, t->nseg, &old);
+	exists = e == ERR_OK;
+	if (e == ERR_NOTFOUND)
+		err_clear(c);
+	else if (e != ERR_OK)
+		return e;
+	if (exists && old.is_dir)
+		return davapp_fail(c, 409, "A folder with this name exists");
+	if (exists)
+		oldsize = old.size;
+	if (im != NULL && (!exists || !etag_listed(c, im, old.etag)))
+		return davapp_fail(c, 412, "An If-Match header was specified, "
+		    "but none of the specified ETags matched");
+	if (inm != NULL && exists && etag_listed(c, inm, old.etag))
+		return davapp_fail(c, 412, "An If-None-Match header was "
+		    "specified, but the ETag matched (or * was specified)");
+	if ((e = files_quota(c, t->owner, &quota, &used)) != ERR_OK)
+		return e;
+	if (quota >= 0 && used - oldsize + blob->size > quota)
+		return davapp_fail(c, 507, "Insufficient space");
+	ck = checksum_value(c, blob, &bad);
+	if (bad)
+		return davapp_fail(c, 400, "The computed checksum does not "
+		    "match the one received from the client.");
+	if (mt != NULL) {
+		/* Nextcloud's MtimeSanitizer: decimal, after 1970-01-02 */
+		if (parse_i64(sv_from(mt), 86401, INT64_MAX, &mtime) != 0)
+			return davapp_fail(c, 400, "X-OC-MTime header must be a "
+			    "valid positive integer");
+	}
+	if ((e = files_put(c, &parent, name, blob, files_mimetype(name), mtime,
+	    ck, &out, &created)) != ERR_OK)
+		return e;
+	if ((e = audit_file(c, created ? "file.create" : "file.update", &out,
+	    json_pack("{s:I}", "size", (json_int_t)out.size))) != ERR_OK)
+		return e;
+	http_res_status(c, created ? 201 : 204);
+	(void)http_res_header(c, "ETag", quoted(c, out.etag));
+	(void)http_res_header(c, "OC-ETag", quoted(c, out.etag));
+	(void)http_res_header(c, "OC-FileId", arena_printf(c->arena, "%08lld%s",
+	    (long long)out.id, davapp_instance_id(c)));
+	(void)http_res_header(c, "X-NC-Permissions", perms(&out));
+	if (mtime != 0)
+		(void)http_res_header(c, "X-OC-MTime", "accepted");
+	return ERR_OK;
+}
+
+static int
+put(struct ctx *c, const struct davapp_target *t)
+{
+	struct blob_writer	 w;
+	struct blob_info	 info;
+	struct file_node	 parent;
+	const char		*name, *len = http_header(c, "OC-Total-Length");
+	unsigned char		*buf;
+	int64_t			 quota, used, want = c->req->content_length;
+	size_t			 got;
+	int			 e;
+
+	/* Fail early, before reading a large body, when we can. */
+	if ((e = resolve_parent(c, t, &parent, &name)) != ERR_OK)
+		return e;
+	if (len != NULL)
+		(void)parse_i64(sv_from(len), 0, INT64_MAX, &want);
+	if ((e = files_quota(c, t->owner, &quota, &used)) != ERR_OK)
+		return e;
+	if (quota >= 0 && want > quota - used)
+		return davapp_fail(c, 507, "Insufficient space");
+	if ((e = blob_begin(c, &w)) != ERR_OK)
+		return e;
+	buf = arena_alloc(c->arena, IO_BYTES);
+	for (;;) {
+		if ((e = http_body_read(c, buf, IO_BYTES, &got)) != ERR_OK) {
+			blob_abandon(&w);
+			return e == ERR_TOO_LARGE ? davapp_fail(c, 413,
+			    "Request body too large") : e;
+		}
+		if (got == 0)
+			break;
+		if ((e = blob_write(c, &w, buf, got)) != ERR_OK) {
+			blob_abandon(&w);
+			return e;
+		}
+	}
+	if ((e = blob_end(c, &w, &info)) != ERR_OK)
+		return e;
+	if (c->req->content_length >= 0 && info.size != c->req->content_length)
+		return davapp_fail(c, 400, "Expected filesize of the upload "
+		    "does not match");
+	return davapp_store(c, t, &info);
+}
+
+/* ---------------------------------------------------------------- MKCOL */
+
+static int
+mkcol(struct ctx *c, const struct davapp_target *t)
+{
+	struct file_node parent, out, existing;
+	const char	*name;
+	const char	*mt = http_header(c, "X-OC-MTime");
+	int64_t		 mtime = 0;
+	int		 e;
+
+	if (c->req->content_length > 0)
+		return davapp_fail(c, 415, "The request body for the MKCOL "
+		    "request must be empty");
+	if (t->foreign)
+		return davapp_fail(c, 403, "Not allowed in another user's "
+		    "files");
+	if (t->nseg == 0)
+		return davapp_fail(c, 405, "The resource you tried to create "
+		    "already exists");
+	if (files_lookup(c, t->owner, t->segs, t->nseg, &existing) == ERR_OK)
+		return davapp_fail(c, 405, "The resource you tried to create "
+		    "already exists");
+	err_clear(c);
+	if ((e = resolve_parent(c, t, &parent, &name)) != ERR_OK)
+		return e;
+	if (mt != NULL)
+		(void)parse_i64(sv_from(mt), 86401, INT64_MAX, &mtime);
+	if ((e = files_mkdir(c, &parent, name, mtime, &out)) == ERR_CONFLICT)
+		return davapp_fail(c, 405, "The resource you tried to create "
+		    "already exists");
+	if (e != ERR_OK)
+		return e;
+	if ((e = audit_file(c, "file.mkdir", &out, NULL)) != ERR_OK)
+		return e;
+	http_res_status(c, 201);
+	(void)http_res_header(c, "OC-FileId", arena_printf(c->arena, "%08lld%s",
+	    (long long)out.id, davapp_instance_id(c)));
+	(void)http_res_header(c, "OC-ETag", quoted(c, out.etag));
+	return ERR_OK;
+}
+
+/* ---------------------------------------------------------------- DELETE */
+
+static int
+del(struct ctx *c, const struct davapp_target *t)
+{
+	struct file_node n;
+	int		 e;
+
+	if ((e = resolve(c, t, &n)) != ERR_OK)
+		return e;
+	if (n.parent_id == 0)
+		return davapp_fail(c, 403, "The root folder cannot be deleted");
+	if ((e = files_delete(c, &n)) != ERR_OK)
+		return e;
+	if ((e = audit_file(c, "file.delete", &n, NULL)) != ERR_OK)
+		return e;
+	http_res_status(c, 204);
+	return ERR_OK;
+}
+
+/* ---------------------------------------------------------------- MOVE/COPY */
+
+int
+davapp_destination(struct ctx *c, struct davapp_target *t)
+{
+	const char	*d = http_header(c, "Destination"), *path, *host;
+	const char	*slash;
+	char		**segs = NULL;
+	const char	**s;
+	size_t		 n;
+	bool		 trail;
+
+	memset(t, 0, sizeof(*t));
+	if (d == NULL || d[0] == '\0')
+		return davapp_fail(c, 400, "The destination header was not "
+		    "supplied");
+	path = d;
+	if (strncmp(d, "http://", 7) == 0 || strncmp(d, "https://", 8) == 0) {
+		const char	*h = strstr(d, "://") + 3;
+
+		slash = strchr(h, '/');
+		host = http_header(c, "Host");
+		if (slash == NULL || host == NULL ||
+		    strlen(host) != (size_t)(slash - h) ||
+		    strncasecmp(host, h, (size_t)(slash - h)) != 0)
+			return davapp_fail(c, 502, "The destination node is not "
+			    "on this server");
+		path = slash;
+	}
+	(void)segs;
+	{
+		const char	*q = strchr(path, '?');
+		struct sv	 raw = q ? (struct sv){ path, (size_t)(q - path) } :
+				    sv_from(path);
+
+		if (http_split_path(c->arena, raw, &s, &n, &trail) != 0)
+			return davapp_fail(c, 400, "Destination is not a valid "
+			    "path");
+	}
+	t->owner = c->user->id;
+	if (n >= 4 && strcmp(s[0], "remote.php") == 0 && strcmp(s[1], "dav") ==
+	    0 && strcmp(s[2], "files") == 0 && strcmp(s[3], c->user->uid) == 0) {
+		struct buf	 b;
+
+		buf_init(&b, c->arena, 4096);
+		buf_adds(&b, "/remote.php/dav/files/");
+		dav_url_escape(&b, c->user->uid);
+		t->base = buf_cstr(&b);
+		t->segs = s + 4;
+		t->nseg = n - 4;
+		return ERR_OK;
+	}
+	if (n >= 2 && strcmp(s[0], "remote.php") == 0 &&
+	    strcmp(s[1], "webdav") == 0) {
+		t->legacy = true;
+		t->base = "/remote.php/webdav";
+		t->segs = s + 2;
+		t->nseg = n - 2;
+		return ERR_OK;
+	}
+	return davapp_fail(c, 403, "The destination is outside your files");
+}
+
+static int
+move_copy(struct ctx *c, const struct davapp_target *t, bool move)
+{
+	struct davapp_target	 dt;
+	struct file_node	 src, parent, out;
+	const char		*ow = http_header(c, "Overwrite");
+	const char		*depth = http_header(c, "Depth");
+	const char		*name;
+	bool			 overwrite = true, replaced;
+	int			 e;
+
+	if ((e = resolve(c, t, &src)) != ERR_OK)
+		return e;
+	if (src.parent_id == 0)
+		return davapp_fail(c, 403, "The root folder cannot be moved or "
+		    "copied");
+	if ((e = davapp_destination(c, &dt)) != ERR_OK)
+		return e;
+	if (ow != NULL) {
+		if (strcasecmp(ow, "F") == 0)
+			overwrite = false;
+		else if (strcasecmp(ow, "T") != 0)
+			return davapp_fail(c, 400, "The HTTP Overwrite header "
+			    "should be either T or F");
+	}
+	if (depth != NULL && strcmp(depth, "0") != 0 &&
+	    strcasecmp(depth, "infinity") != 0)
+		return davapp_fail(c, 400, "Depth must be 0 or infinity");
+	if ((e = resolve_parent(c, &dt, &parent, &name)) != ERR_OK)
+		return e;
+	if (parent.id == src.parent_id && strcmp(name, src.name) == 0)
+		return davapp_fail(c, 403, "Source and destination are the same");
+	if (move)
+		e = files_move(c, &src, &parent, name, overwrite, &out,
+		    &replaced);
+	else
+		e = files_copy(c, &src, &parent, name, overwrite, depth == NULL ||
+		    strcmp(depth, "0") != 0, &out, &replaced);
+	if (e == ERR_PRECONDITION)
+		return davapp_fail(c, 412, err_public(c, e));
+	if (e == ERR_CONFLICT)
+		return davapp_fail(c, 409, err_public(c, e));
+	if (e != ERR_OK)
+		return e;
+	if ((e = audit_file(c, move ? "file.move" : "file.copy", &out,
+	    json_pack("{s:I}", "from", (json_int_t)src.id))) != ERR_OK)
+		return e;
+	http_res_status(c, replaced ? 204 : 201);
+	if (!out.is_dir) {
+		(void)http_res_header(c, "ETag", quoted(c, out.etag));
+		(void)http_res_header(c, "OC-ETag", quoted(c, out.etag));
+	}
+	(void)http_res_header(c, "OC-FileId", arena_printf(c->arena, "%08lld%s",
+	    (long long)out.id, davapp_instance_id(c)));
+	return ERR_OK;
+}
+
+/* ---------------------------------------------------------------- PATCH */
+
+struct hash_state {
+	EVP_MD_CTX	*md;
+};
+
+static int
+sink_hash(struct ctx *c, void *ud, const void *p, size_t n)
+{
+	(void)c;
+	return EVP_DigestUpdate(((struct hash_state *)ud)->md, p, n) == 1 ?
+	    ERR_OK : ERR_CRYPTO;
+}
+
+/* PATCH with X-Recalculate-Hash: sha1|md5 (ChecksumUpdatePlugin) */
+static int
+patch(struct ctx *c, const struct davapp_target *t)
+{
+	const char		*alg = http_header(c, "X-Recalculate-Hash");
+	struct file_node	 n;
+	struct hash_state	 h;
+	unsigned char		 md[EVP_MAX_MD_SIZE];
+	unsigned int		 len = 0;
+	const char		*value;
+	int			 e;
+
+	if (alg == NULL || (strcasecmp(alg, "sha1") && strcasecmp(alg, "md5")))
+		return davapp_fail(c, 400, "X-Recalculate-Hash must be sha1 or "
+		    "md5");
+	if ((e = resolve(c, t, &n)) != ERR_OK)
+		return e;
+	if (n.is_dir)
+		return davapp_fail(c, 400, "Not a file");
+	h.md = EVP_MD_CTX_new();
+	if (h.md == NULL || EVP_DigestInit_ex(h.md, strcasecmp(alg, "sha1") ?
+	    EVP_md5() : EVP_sha1(), NULL) != 1) {
+		EVP_MD_CTX_free(h.md);
+		return err_set(c, ERR_CRYPTO, NULL, "digest init");
+	}
+	e = blob_read(c, n.blob_id, 0, n.size, sink_hash, &h);
+	EVP_DigestFinal_ex(h.md, md, &len);
+	EVP_MD_CTX_free(h.md);
+	if (e != ERR_OK)
+		return e;
+	value = arena_printf(c->arena, "%s:%s", strcasecmp(alg, "sha1") ? "MD5" :
+	    "SHA1", crypto_hex(c->arena, md, len));
+	if ((e = files_set_checksum(c, &n, value)) != ERR_OK)
+		return e;
+	http_res_status(c, 204);
+	(void)http_res_header(c, "OC-Checksum", value);
+	return ERR_OK;
+}
+
+/* ---------------------------------------------------------------- entry */
+
+#define DAV_ALLOW "OPTIONS, GET, HEAD, DELETE, PROPFIND, PUT, PROPPATCH, " \
+	"COPY, MOVE, MKCOL, PATCH"
+
+/*
+ * /remote.php/dav/files/{user}/{path*} and /remote.php/webdav/{path*}:
+ * every method.  Writes run in one transaction each (ROUTE_TX).
+ */
+int
+h_dav(struct ctx *c)
+{
+	struct davapp_target	 t;
+	int			 e;
+
+	if ((e = target(c, &t)) != ERR_OK)
+		return e;
+	(void)http_res_header(c, "DAV", "1, 3");
+	switch (c->req->method) {
+	case HTTP_OPTIONS:
+		(void)http_res_header(c, "MS-Author-Via", "DAV");
+		(void)http_res_header(c, "Allow", DAV_ALLOW);
+		(void)http_res_header(c, "Accept-Ranges", "bytes");
+		return ERR_OK;
+	case HTTP_PROPFIND:
+		return propfind(c, &t);
+	case HTTP_PROPPATCH:
+		return proppatch(c, &t);
+	case HTTP_GET:
+		return get(c, &t, false);
+	case HTTP_HEAD:
+		return get(c, &t, true);
+	case HTTP_PUT:
+		return put(c, &t);
+	case HTTP_MKCOL:
+		return mkcol(c, &t);
+	case HTTP_DELETE:
+		return del(c, &t);
+	case HTTP_MOVE:
+		return move_copy(c, &t, true);
+	case HTTP_COPY:
+		return move_copy(c, &t, false);
+	case HTTP_PATCH:
+		return patch(c, &t);
+	default:
+		(void)http_res_header(c, "Allow", DAV_ALLOW);
+		return davapp_fail(c, 501, "Method not implemented");
+	}
+}

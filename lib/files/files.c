@@ -1,0 +1,544 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+#include "files/files.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <utf8proc.h>
+
+#include "auth/auth.h"
+#include "blob/blob.h"
+#include "core/arena.h"
+#include "core/buf.h"
+#include "core/ctx.h"
+#include "core/err.h"
+#include "db/db.h"
+#include "settings/settings.h"
+
+/* Columns of a node, $viewer = the requesting account (favorites). */
+#define NODE_COLS "f.id, f.owner_id, coalesce(f.parent_id, 0), " \
+	"coalesce(f.blob_id, 0), f.size, f.mtime, " \
+	"extract(epoch FROM f.created_at)::bigint, f.is_dir, f.name, " \
+	"f.mimetype, f.etag, f.checksum"
+#define NEW_ETAG "substr(md5(gen_random_uuid()::text), 1, 16)"
+
+static int64_t
+viewer(const struct ctx *c)
+{
+	return c->user ? c->user->id : 0;
+}
+
+static void
+node_from(struct db_rows *r, int i, int favcol, struct file_node *n)
+{
+	memset(n, 0, sizeof(*n));
+	(void)db_get_int64(r, i, 0, 1, INT64_MAX, &n->id);
+	(void)db_get_int64(r, i, 1, 1, INT64_MAX, &n->owner_id);
+	(void)db_get_int64(r, i, 2, 0, INT64_MAX, &n->parent_id);
+	(void)db_get_int64(r, i, 3, 0, INT64_MAX, &n->blob_id);
+	(void)db_get_int64(r, i, 4, 0, INT64_MAX, &n->size);
+	(void)db_get_int64(r, i, 5, INT64_MIN, INT64_MAX, &n->mtime);
+	(void)db_get_int64(r, i, 6, INT64_MIN, INT64_MAX, &n->created);
+	n->is_dir = db_get_bool(r, i, 7);
+	n->name = db_get(r, i, 8);
+	n->mimetype = db_get(r, i, 9);
+	n->etag = db_get(r, i, 10);
+	n->checksum = db_get(r, i, 11);
+	if (favcol >= 0)
+		n->favorite = db_get_bool(r, i, favcol);
+}
+
+int
+files_normalize_name(struct ctx *c, const char *name, const char **out)
+{
+	utf8proc_uint8_t	*nfc = NULL;
+	utf8proc_ssize_t	 n;
+
+	if (name == NULL || name[0] == '\0')
+		return err_set(c, ERR_INVAL, "name must not be empty", NULL);
+	if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+		return err_set(c, ERR_INVAL, "\".\" and \"..\" are not allowed",
+		    NULL);
+	for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+		if (*p < 0x20 || *p == 0x7f || *p == '/' || *p == '\\')
+			return err_set(c, ERR_INVAL, "name contains a forbidden "
+			    "character", NULL);
+	n = utf8proc_map((const utf8proc_uint8_t *)name, 0, &nfc,
+	    UTF8PROC_NULLTERM | UTF8PROC_STABLE | UTF8PROC_COMPOSE);
+	if (n < 0)
+		return err_set(c, ERR_INVAL, "name is not valid UTF-8", NULL);
+	if (n > 255) {
+		free(nfc);
+		return err_set(c, ERR_INVAL, "name longer than 255 bytes", NULL);
+	}
+	*out = arena_strndup(c->arena, (const char *)nfc, (size_t)n);
+	free(nfc);
+	return ERR_OK;
+}
+
+int
+files_get(struct ctx *c, int64_t id, struct file_node *out)
+{
+	struct db_rows	*r;
+	int		 e;
+
+	e = db_query(c, &r, "SELECT " NODE_COLS ", EXISTS (SELECT 1 FROM "
+	    "file_favorites v WHERE v.file_id = f.id AND v.user_id = $2) FROM "
+	    "files f WHERE f.id = $1", "ii", id, viewer(c));
+	if (e != ERR_OK)
+		return e;
+	if (db_rows_n(r) != 1)
+		return err_set(c, ERR_NOTFOUND, "File not found", NULL);
+	node_from(r, 0, 12, out);
+	return ERR_OK;
+}
+
+int
+files_root(struct ctx *c, int64_t owner, struct file_node *out)
+{
+	struct db_rows	*r;
+	int		 e;
+
+	e = db_query(c, &r, "SELECT id FROM files WHERE owner_id = $1 AND "
+	    "parent_id IS NULL", "i", owner);
+	if (e != ERR_OK)
+		return e;
+	if (db_rows_n(r) == 0) {
+		e = db_query(c, &r, "INSERT INTO files (owner_id, parent_id, "
+		    "name, is_dir, mimetype, size, mtime, etag) VALUES ($1, "
+		    "NULL, '', true, $2, 0, $3, " NEW_ETAG ") ON CONFLICT "
+		    "(owner_id) WHERE parent_id IS NULL DO UPDATE SET owner_id = "
+		    "excluded.owner_id RETURNING id", "isi", owner,
+		    FILES_DIR_MIME, settings_now(c));
+		if (e != ERR_OK)
+			return e;
+	}
+	{
+		int64_t	 id;
+
+		(void)db_get_int64(r, 0, 0, 1, INT64_MAX, &id);
+		return files_get(c, id, out);
+	}
+}
+
+int
+files_lookup(struct ctx *c, int64_t owner, const char *const *segs, size_t n,
+    struct file_node *out)
+{
+	const char	**norm;
+	struct db_rows	*r;
+	struct file_node root;
+	int		 e;
+
+	if ((e = files_root(c, owner, &root)) != ERR_OK)
+		return e;
+	if (n == 0) {
+		*out = root;
+		return ERR_OK;
+	}
+	norm = arena_alloc(c->arena, sizeof(*norm) * n);
+	for (size_t i = 0; i < n; i++)
+		if ((e = files_normalize_name(c, segs[i], &norm[i])) != ERR_OK)
+			return e;
+	e = db_query(c, &r, "WITH RECURSIVE w(id, depth) AS (SELECT $1::bigint, "
+	    "0 UNION ALL SELECT f.id, w.depth + 1 FROM w JOIN files f ON "
+	    "f.parent_id = w.id AND f.name = ($2::text[])[w.depth + 1] WHERE "
+	    "w.depth < $3) SELECT " NODE_COLS ", EXISTS (SELECT 1 FROM "
+	    "file_favorites v WHERE v.file_id = f.id AND v.user_id = $4) FROM "
+	    "files f WHERE f.id = (SELECT id FROM w WHERE depth = $3)", "isii",
+	    root.id, db_text_array(c->arena, norm, n), (int64_t)n, viewer(c));
+	if (e != ERR_OK)
+		return e;
+	if (db_rows_n(r) != 1)
+		return err_set(c, ERR_NOTFOUND, "File not found", NULL);
+	node_from(r, 0, 12, out);
+	return ERR_OK;
+}
+
+int
+files_list(struct ctx *c, const struct file_node *dir, bool recursive,
+    struct file_node **out, size_t *n)
+{
+	struct db_rows	*r;
+	int		 e, rows;
+
+	if (recursive)
+		e = db_query(c, &r, "WITH RECURSIVE t(id, relpath) AS (SELECT "
+		    "id, name FROM files WHERE parent_id = $1 UNION ALL SELECT "
+		    "f.id, t.relpath || '/' || f.name FROM files f JOIN t ON "
+		    "f.parent_id = t.id) SELECT " NODE_COLS ", EXISTS (SELECT 1 "
+		    "FROM file_favorites v WHERE v.file_id = f.id AND v.user_id = "
+		    "$2), t.relpath FROM t JOIN files f ON f.id = t.id ORDER BY "
+		    "t.relpath", "ii", dir->id, viewer(c));
+	else
+		e = db_query(c, &r, "SELECT " NODE_COLS ", EXISTS (SELECT 1 FROM "
+		    "file_favorites v WHERE v.file_id = f.id AND v.user_id = $2), "
+		    "f.name FROM files f WHERE f.parent_id = $1 ORDER BY f.name",
+		    "ii", dir->id, viewer(c));
+	if (e != ERR_OK)
+		return e;
+	rows = db_rows_n(r);
+	*out = arena_alloc(c->arena, sizeof(**out) * (size_t)(rows + 1));
+	for (int i = 0; i < rows; i++) {
+		node_from(r, i, 12, &(*out)[i]);
+		(*out)[i].relpath = db_get(r, i, 13);
+	}
+	*n = (size_t)rows;
+	return ERR_OK;
+}
+
+/*
+ * Nextcloud's propagator: dir and every ancestor get a new etag, their
+ * size changes by delta, their mtime moves to now.
+ */
+static int
+propagate(struct ctx *c, int64_t dir_id, int64_t delta)
+{
+	return db_exec(c, "WITH RECURSIVE up(id) AS (SELECT $1::bigint UNION "
+	    "ALL SELECT f.parent_id FROM files f JOIN up ON f.id = up.id WHERE "
+	    "f.parent_id IS NOT NULL) UPDATE files SET size = size + $2, etag = "
+	    NEW_ETAG ", mtime = greatest(mtime, $3) WHERE id IN (SELECT id FROM "
+	    "up)", "iii", dir_id, delta, settings_now(c));
+}
+
+static int
+child(struct ctx *c, int64_t parent, const char *name, struct file_node *out,
+    bool *found)
+{
+	struct db_rows	*r;
+	int		 e;
+
+	e = db_query(c, &r, "SELECT " NODE_COLS " FROM files f WHERE "
+	    "f.parent_id = $1 AND f.name = $2", "is", parent, name);
+	if (e != ERR_OK)
+		return e;
+	*found = db_rows_n(r) == 1;
+	if (*found)
+		node_from(r, 0, -1, out);
+	return ERR_OK;
+}
+
+int
+files_mkdir(struct ctx *c, const struct file_node *parent, const char *name,
+    int64_t mtime, struct file_node *out)
+{
+	struct db_rows	*r;
+	const char	*nm;
+	int64_t		 id;
+	int		 e;
+
+	if ((e = files_normalize_name(c, name, &nm)) != ERR_OK)
+		return e;
+	e = db_query(c, &r, "INSERT INTO files (owner_id, parent_id, name, "
+	    "is_dir, mimetype, size, mtime, etag) VALUES ($1, $2, $3, true, $4, "
+	    "0, $5, " NEW_ETAG ") RETURNING id", "iissi", parent->owner_id,
+	    parent->id, nm, FILES_DIR_MIME, mtime ? mtime : settings_now(c));
+	if (e == ERR_CONFLICT) {
+		err_clear(c);
+		return err_set(c, ERR_CONFLICT, "The resource you tried to "
+		    "create already exists", NULL);
+	}
+	if (e != ERR_OK)
+		return e;
+	(void)db_get_int64(r, 0, 0, 1, INT64_MAX, &id);
+	if ((e = propagate(c, parent->id, 0)) != ERR_OK)
+		return e;
+	return files_get(c, id, out);
+}
+
+int
+files_put(struct ctx *c, const struct file_node *parent, const char *name,
+    const struct blob_info *blob, const char *mimetype, int64_t mtime,
+    const char *checksum, struct file_node *out, bool *created)
+{
+	struct file_node old;
+	struct db_rows	*r;
+	const char	*nm;
+	bool		 found;
+	int64_t		 id;
+	int		 e;
+
+	if ((e = files_normalize_name(c, name, &nm)) != ERR_OK)
+		return e;
+	if (mtime == 0)
+		mtime = settings_now(c);
+	if ((e = child(c, parent->id, nm, &old, &found)) != ERR_OK)
+		return e;
+	if (found && old.is_dir)
+		return err_set(c, ERR_CONFLICT, "A folder with this name exists",
+		    NULL);
+	if (found) {
+		e = db_exec(c, "UPDATE files SET blob_id = $2, size = $3, mtime = "
+		    "$4, etag = " NEW_ETAG ", checksum = $5, mimetype = $6 WHERE "
+		    "id = $1", "iiiiss", old.id, blob->id, blob->size, mtime,
+		    checksum, mimetype);
+		if (e == ERR_OK)
+			e = blob_gc(c, arena_printf(c->arena, "{%lld}",
+			    (long long)old.blob_id));
+		id = old.id;
+	} else {
+		e = db_query(c, &r, "INSERT INTO files (owner_id, parent_id, "
+		    "name, is_dir, blob_id, mimetype, size, mtime, etag, "
+		    "checksum) VALUES ($1, $2, $3, false, $4, $5, $6, $7, "
+		    NEW_ETAG ", $8) RETURNING id", "iisisiis", parent->owner_id,
+		    parent->id, nm, blob->id, mimetype, blob->size, mtime,
+		    checksum);
+		if (e == ERR_OK)
+			(void)db_get_int64(r, 0, 0, 1, INT64_MAX, &id);
+	}
+	if (e != ERR_OK)
+		return e;
+	if ((e = propagate(c, parent->id, blob->size - (found ? old.size :
+	    0))) != ERR_OK)
+		return e;
+	*created = !found;
+	return files_get(c, id, out);
+}
+
+int
+files_delete(struct ctx *c, const struct file_node *node)
+{
+	struct db_rows	*r;
+	int		 e;
+
+	if (node->parent_id == 0)
+		return err_set(c, ERR_FORBIDDEN, "The root folder cannot be "
+		    "deleted", NULL);
+	e = db_query(c, &r, "WITH RECURSIVE t(id) AS (SELECT $1::bigint UNION "
+	    "ALL SELECT f.id FROM files f JOIN t ON f.parent_id = t.id), d AS "
+	    "(DELETE FROM files WHERE id IN (SELECT id FROM t) RETURNING "
+	    "blob_id) SELECT coalesce(array_agg(DISTINCT blob_id) FILTER (WHERE "
+	    "blob_id IS NOT NULL), '{}')::text FROM d", "i", node->id);
+	if (e != ERR_OK)
+		return e;
+	if ((e = blob_gc(c, db_get(r, 0, 0))) != ERR_OK)
+		return e;
+	return propagate(c, node->parent_id, -node->size);
+}
+
+/* Whether dir is node or lies below it. */
+static int
+inside(struct ctx *c, int64_t dir, int64_t node, bool *yes)
+{
+	struct db_rows	*r;
+	int		 e;
+
+	e = db_query(c, &r, "WITH RECURSIVE up(id) AS (SELECT $1::bigint UNION "
+	    "ALL SELECT f.parent_id FROM files f JOIN up ON f.id = up.id WHERE "
+	    "f.parent_id IS NOT NULL) SELECT EXISTS (SELECT 1 FROM up WHERE id "
+	    "= $2)", "ii", dir, node);
+	if (e == ERR_OK)
+		*yes = db_get_bool(r, 0, 0);
+	return e;
+}
+
+/* Make room for a move or copy target; *replaced when something went. */
+static int
+clear_target(struct ctx *c, const struct file_node *new_parent,
+    const char *nm, bool overwrite, int64_t self, bool *replaced)
+{
+	struct file_node t;
+	bool		 found;
+	int		 e;
+
+	*replaced = false;
+	if ((e = child(c, new_parent->id, nm, &t, &found)) != ERR_OK)
+		return e;
+	if (!found || t.id == self)
+		return ERR_OK;
+	if (!overwrite)
+		return err_set(c, ERR_PRECONDITION, "The destination node "
+		    "already exists, and the overwrite header is set to false",
+		    NULL);
+	*replaced = true;
+	return files_delete(c, &t);
+}
+
+int
+files_move(struct ctx *c, const struct file_node *node,
+    const struct file_node *new_parent, const char *new_name, bool overwrite,
+    struct file_node *out, bool *replaced)
+{
+	const char	*nm;
+	bool		 loop;
+	int		 e;
+
+	if (node->parent_id == 0)
+		return err_set(c, ERR_FORBIDDEN, "The root folder cannot be "
+		    "moved", NULL);
+	if ((e = files_normalize_name(c, new_name, &nm)) != ERR_OK)
+		return e;
+	if ((e = inside(c, new_parent->id, node->id, &loop)) != ERR_OK)
+		return e;
+	if (loop)
+		return err_set(c, ERR_CONFLICT, "Cannot move a folder into "
+		    "itself", NULL);
+	if ((e = clear_target(c, new_parent, nm, overwrite, node->id,
+	    replaced)) != ERR_OK)
+		return e;
+	if ((e = propagate(c, node->parent_id, -node->size)) != ERR_OK)
+		return e;
+	if ((e = db_exec(c, "UPDATE files SET parent_id = $2, name = $3, "
+	    "owner_id = $4 WHERE id = $1", "iisi", node->id, new_parent->id, nm,
+	    new_parent->owner_id)) != ERR_OK)
+		return e;
+	if ((e = propagate(c, new_parent->id, node->size)) != ERR_OK)
+		return e;
+	return files_get(c, node->id, out);
+}
+
+static int
+copy_row(struct ctx *c, int64_t src, int64_t parent, int64_t owner,
+    const char *name, int64_t *id)
+{
+	struct db_rows	*r;
+	int		 e;
+
+	e = db_query(c, &r, "INSERT INTO files (owner_id, parent_id, name, "
+	    "is_dir, blob_id, mimetype, size, mtime, etag, checksum) SELECT "
+	    "$3, $2, coalesce($4, name), is_dir, blob_id, mimetype, size, mtime, "
+	    NEW_ETAG ", checksum FROM files WHERE id = $1 RETURNING id", "iiis",
+	    src, parent, owner, name);
+	if (e != ERR_OK)
+		return e;
+	(void)db_get_int64(r, 0, 0, 1, INT64_MAX, id);
+	return db_exec(c, "INSERT INTO file_props (file_id, ns, name, xml) "
+	    "SELECT $2, ns, name, xml FROM file_props WHERE file_id = $1", "ii",
+	    src, *id);
+}
+
+int
+files_copy(struct ctx *c, const struct file_node *node,
+    const struct file_node *new_parent, const char *new_name, bool overwrite,
+    bool deep, struct file_node *out, bool *replaced)
+{
+	const char	*nm;
+	struct file_node *kids = NULL;
+	int64_t		*from, *to, id, total;
+	size_t		 n = 0;
+	bool		 loop;
+	int		 e;
+
+	if ((e = files_normalize_name(c, new_name, &nm)) != ERR_OK)
+		return e;
+	if ((e = inside(c, new_parent->id, node->id, &loop)) != ERR_OK)
+		return e;
+	if (loop)
+		return err_set(c, ERR_CONFLICT, "Cannot copy a folder into "
+		    "itself", NULL);
+	if ((e = clear_target(c, new_parent, nm, overwrite, 0, replaced)) !=
+	    ERR_OK)
+		return e;
+	if ((e = copy_row(c, node->id, new_parent->id, new_parent->owner_id,
+	    nm, &id)) != ERR_OK)
+		return e;
+	total = node->size;
+	if (node->is_dir && deep) {
+		if ((e = files_list(c, node, true, &kids, &n)) != ERR_OK)
+			return e;
+		/* relpath order puts every folder before its children */
+		from = arena_alloc(c->arena, sizeof(*from) * (n + 1));
+		to = arena_alloc(c->arena, sizeof(*to) * (n + 1));
+		from[0] = node->id;
+		to[0] = id;
+		for (size_t i = 0; i < n; i++) {
+			int64_t	 p = 0;
+
+			for (size_t k = 0; k <= i; k++)
+				if (from[k] == kids[i].parent_id)
+					p = to[k];
+			from[i + 1] = kids[i].id;
+			if ((e = copy_row(c, kids[i].id, p,
+			    new_parent->owner_id, NULL, &to[i + 1])) != ERR_OK)
+				return e;
+		}
+	} else if (node->is_dir) {
+		total = 0;
+		if ((e = db_exec(c, "UPDATE files SET size = 0 WHERE id = $1",
+		    "i", id)) != ERR_OK)
+			return e;
+	}
+	if ((e = propagate(c, new_parent->id, total)) != ERR_OK)
+		return e;
+	return files_get(c, id, out);
+}
+
+int
+files_touch(struct ctx *c, const struct file_node *node, int64_t mtime)
+{
+	int	 e;
+
+	if ((e = db_exec(c, "UPDATE files SET mtime = $2, etag = " NEW_ETAG
+	    " WHERE id = $1", "ii", node->id, mtime)) != ERR_OK)
+		return e;
+	return node->parent_id ? propagate(c, node->parent_id, 0) : ERR_OK;
+}
+
+int
+files_set_checksum(struct ctx *c, const struct file_node *node,
+    const char *checksum)
+{
+	return db_exec(c, "UPDATE files SET checksum = $2 WHERE id = $1", "is",
+	    node->id, checksum);
+}
+
+int
+files_favorite(struct ctx *c, int64_t user_id, const struct file_node *node,
+    bool on)
+{
+	if (on)
+		return db_exec(c, "INSERT INTO file_favorites (user_id, file_id) "
+		    "VALUES ($1, $2) ON CONFLICT DO NOTHING", "ii", user_id,
+		    node->id);
+	return db_exec(c, "DELETE FROM file_favorites WHERE user_id = $1 AND "
+	    "file_id = $2", "ii", user_id, node->id);
+}
+
+int
+files_quota(struct ctx *c, int64_t owner, int64_t *quota, int64_t *used)
+{
+	struct db_rows	*r;
+	int		 e;
+
+	e = db_query(c, &r, "SELECT coalesce(u.quota_bytes, -3), coalesce(f.size, "
+	    "0) FROM users u LEFT JOIN files f ON f.owner_id = u.id AND "
+	    "f.parent_id IS NULL WHERE u.id = $1", "i", owner);
+	if (e != ERR_OK)
+		return e;
+	if (db_rows_n(r) != 1)
+		return err_set(c, ERR_NOTFOUND, NULL, "no such owner");
+	(void)db_get_int64(r, 0, 0, -3, INT64_MAX, quota);
+	(void)db_get_int64(r, 0, 1, 0, INT64_MAX, used);
+	return ERR_OK;
+}
+
+const char *
+files_mimetype(const char *name)
+{
+	static const struct {
+		const char	*ext, *type;
+	} m[] = {
+		{ "pdf", "application/pdf" }, { "txt", "text/plain" },
+		{ "md", "text/markdown" }, { "csv", "text/csv" },
+		{ "html", "text/html" }, { "htm", "text/html" },
+		{ "xml", "application/xml" }, { "json", "application/json" },
+		{ "png", "image/png" }, { "jpg", "image/jpeg" },
+		{ "jpeg", "image/jpeg" }, { "gif", "image/gif" },
+		{ "svg", "image/svg+xml" }, { "webp", "image/webp" },
+		{ "zip", "application/zip" }, { "gz", "application/gzip" },
+		{ "odt", "application/vnd.oasis.opendocument.text" },
+		{ "ods", "application/vnd.oasis.opendocument.spreadsheet" },
+		{ "docx", "application/vnd.openxmlformats-officedocument."
+		    "wordprocessingml.document" },
+		{ "xlsx", "application/vnd.openxmlformats-officedocument."
+		    "spreadsheetml.sheet" },
+		{ "dcm", "application/dicom" }, { "hl7", "text/plain" },
+	};
+	const char	*dot = strrchr(name, '.');
+
+	if (dot != NULL && dot != name)
+		for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++)
+			if (strcasecmp(dot + 1, m[i].ext) == 0)
+				return m[i].type;
+	return "application/octet-stream";
+}

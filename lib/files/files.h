@@ -1,0 +1,124 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/*
+ * files - each account's file tree (Nextcloud's filecache): folders and
+ * files with id, parent, name, mimetype, size, mtime, etag and checksum,
+ * content in lib/blob.  Every change propagates upward: each ancestor gets
+ * a new etag, the new recursive size and the change time, as Nextcloud's
+ * propagator does, so sync clients see what changed.  Names are UTF-8 in
+ * NFC (utf8proc), unique per folder, without "/", NUL, "\" or the names
+ * "." and "..".  All functions run in the caller's transaction.  Who may
+ * touch which tree is decided by the caller (lib/share adds received
+ * shares later); this module only keeps the tree consistent.
+ */
+#ifndef LIB_FILES_FILES_H
+#define LIB_FILES_FILES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct ctx;
+struct blob_info;
+
+#define FILES_DIR_MIME	"httpd/unix-directory"
+
+struct file_node {
+	int64_t		 id;
+	int64_t		 owner_id;
+	int64_t		 parent_id;	/* 0 for the root */
+	int64_t		 blob_id;	/* 0 for folders */
+	int64_t		 size;		/* bytes; folders: recursive */
+	int64_t		 mtime;		/* unix s */
+	int64_t		 created;	/* unix s */
+	bool		 is_dir;
+	bool		 favorite;	/* of the requesting account */
+	const char	*name;		/* "" for the root */
+	const char	*mimetype;
+	const char	*etag;
+	const char	*checksum;	/* "SHA1:hex ..." or NULL */
+	const char	*relpath;	/* in listings: path below the base */
+};
+
+/*
+ * files_normalize_name - validate and NFC-normalize one name.  ERR_INVAL
+ * (message says why) for empty, ".", "..", "/", "\", control characters,
+ * invalid UTF-8 or more than 255 bytes.  *out in the arena.
+ */
+int files_normalize_name(struct ctx *c, const char *name, const char **out);
+
+/* files_root - the account's root folder, created on first use. */
+int files_root(struct ctx *c, int64_t owner, struct file_node *out);
+
+/*
+ * files_lookup - the node at segs[0..n) (names, normalized here) below the
+ * account's root.  ERR_NOTFOUND if any step is missing; ERR_INVAL for a bad
+ * name.
+ */
+int files_lookup(struct ctx *c, int64_t owner, const char *const *segs,
+    size_t n, struct file_node *out);
+
+/* files_get - a node by id (ERR_NOTFOUND). */
+int files_get(struct ctx *c, int64_t id, struct file_node *out);
+
+/*
+ * files_list - children of dir (depth 1) or the whole subtree below it
+ * (recursive, each with relpath), ordered by path.  *out: arena array.
+ */
+int files_list(struct ctx *c, const struct file_node *dir, bool recursive,
+    struct file_node **out, size_t *n);
+
+/* files_mkdir - a new folder name in parent.  ERR_CONFLICT if taken. */
+int files_mkdir(struct ctx *c, const struct file_node *parent, const char *name,
+    int64_t mtime, struct file_node *out);
+
+/*
+ * files_put - store blob as parent/name: a new file (*created = true) or
+ * new content for the existing one (ERR_CONFLICT if that is a folder).
+ * mtime 0 = now; checksum may be NULL.  The old blob goes when unused.
+ */
+int files_put(struct ctx *c, const struct file_node *parent, const char *name,
+    const struct blob_info *blob, const char *mimetype, int64_t mtime,
+    const char *checksum, struct file_node *out, bool *created);
+
+/* files_delete - remove node and everything below it; blobs go when unused. */
+int files_delete(struct ctx *c, const struct file_node *node);
+
+/*
+ * files_move - move/rename node to new_parent/new_name.  An existing
+ * target is replaced when overwrite (ERR_PRECONDITION otherwise).
+ * ERR_CONFLICT when new_parent is node or inside it.
+ */
+int files_move(struct ctx *c, const struct file_node *node,
+    const struct file_node *new_parent, const char *new_name, bool overwrite,
+    struct file_node *out, bool *replaced);
+
+/*
+ * files_copy - copy node (a folder with its subtree when deep) to
+ * new_parent/new_name; content blobs are shared (immutable).  Same target
+ * rules as files_move.
+ */
+int files_copy(struct ctx *c, const struct file_node *node,
+    const struct file_node *new_parent, const char *new_name, bool overwrite,
+    bool deep, struct file_node *out, bool *replaced);
+
+/* files_touch - set mtime (PROPPATCH lastmodified); propagates an etag. */
+int files_touch(struct ctx *c, const struct file_node *node, int64_t mtime);
+
+/* files_set_checksum - store "TYPE:hex" (PATCH X-Recalculate-Hash). */
+int files_set_checksum(struct ctx *c, const struct file_node *node,
+    const char *checksum);
+
+/* files_favorite - set or clear the account's favorite flag on node. */
+int files_favorite(struct ctx *c, int64_t user_id, const struct file_node *node,
+    bool on);
+
+/*
+ * files_quota - the account's quota (-3 unlimited) and bytes used (root
+ * size), for d:quota-* and the 507 check.
+ */
+int files_quota(struct ctx *c, int64_t owner, int64_t *quota, int64_t *used);
+
+/* files_mimetype - a mimetype from the file name's extension. */
+const char *files_mimetype(const char *name);
+
+#endif
