@@ -31,6 +31,24 @@ capabilities(struct ctx *c)
 	json_object_set_new(core, "mod-rewrite-working", json_true());
 	json_object_set_new(caps, "core", core);
 
+	/* WebDAV: chunked upload v1 semantics; no bulk upload (§2.2). */
+	json_object_set_new(caps, "dav", json_pack("{s:s,s:b}", "chunking",
+	    "1.0", "public_shares_chunking", 0));
+	json_object_set_new(caps, "files", json_pack("{s:b,s:{s:I,s:i},"
+	    "s:[s],s:[s],s:[],s:[s,s],s:[],s:[],s:b,s:b,s:b,s:b,s:b}",
+	    "bigfilechunking", 1,
+	    "chunked_upload", "max_size", (json_int_t)104857600,
+	    "max_parallel_count", 5,
+	    "blacklisted_files", ".htaccess",
+	    "forbidden_filenames", ".htaccess",
+	    "forbidden_filename_basenames",
+	    "forbidden_filename_characters", "\\", "/",
+	    "forbidden_filename_extensions",
+	    "file_conversions",
+	    "windows_compatible_filenames", 0,
+	    "undelete", 0, "versioning", 0, "version_labeling", 0,
+	    "version_deletion", 0));
+
 	theming = json_object();
 	json_object_set_new(theming, "name", jx_str(c->conf->instance_name));
 	json_object_set_new(theming, "productName", json_string(

@@ -59,6 +59,9 @@ files_normalize_name(struct ctx *c, const char *name, const char **out)
 	if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
 		return err_set(c, ERR_INVAL, "\".\" and \"..\" are not allowed",
 		    NULL);
+	if (strcasecmp(name, ".htaccess") == 0)
+		return err_set(c, ERR_INVAL, "\".htaccess\" is a forbidden file "
+		    "name", NULL);
 	for (const unsigned char *p = (const unsigned char *)name; *p; p++)
 		if (*p < 0x20 || *p == 0x7f || *p == '/' || *p == '\\')
 			return err_set(c, ERR_INVAL, "name contains a forbidden "
