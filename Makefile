@@ -70,7 +70,7 @@ $(BINDIR)/refx-fcgi: $(OBJDIR)/app/main.o $(APP_OBJ) $(LIB_OBJ)
 	@echo "LD $@"
 	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BINDIR)/refx-admin: $(OBJDIR)/app/admin.o $(LIB_OBJ)
+$(BINDIR)/refx-admin: $(OBJDIR)/app/admin.o $(APP_OBJ) $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	@echo "LD $@"
 	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)

@@ -13,7 +13,9 @@
 
 #include "account/account.h"
 #include "audit/audit.h"
+#include "app.h"
 #include "auth/auth.h"
+#include "blob/blob.h"
 #include "core/arena.h"
 #include "core/conf.h"
 #include "core/ctx.h"
@@ -318,7 +320,67 @@ cmd_settings(const struct conf *conf, const char *pw, int argc, char **argv)
 	return cli_close(&c, settings_set(&c, argv[2], argv[3]));
 }
 
+static int
+cmd_files(const struct conf *conf, const char *pw, int argc, char **argv)
+{
+	struct ctx	 c;
+	struct db_rows	*r;
+	int64_t		 checked, bad, mismatched = 0;
+	int		 e;
+
+	if (argc != 2 || strcmp(argv[1], "verify") != 0) {
+		fprintf(stderr, "usage: refx-admin files verify\n");
+		return 2;
+	}
+	if (cli_open(&c, conf, pw) != 0)
+		return 1;
+	/* every file row points at a blob of its own size */
+	e = db_query(&c, &r, "SELECT f.id FROM files f LEFT JOIN blobs b ON "
+	    "b.id = f.blob_id WHERE NOT f.is_dir AND (b.id IS NULL OR b.size <> "
+	    "f.size) ORDER BY f.id", "");
+	if (e == ERR_OK)
+		for (int i = 0; i < db_rows_n(r); i++, mismatched++)
+			fprintf(stderr, "file %s: content missing or of the "
+			    "wrong size\n", db_get(r, i, 0));
+	if (e == ERR_OK)
+		e = blob_verify_all(&c, &checked, &bad);
+	if (cli_close(&c, e) != 0)
+		return 1;
+	if (bad > 0 || mismatched > 0) {
+		fprintf(stderr, "refx-admin: %lld of %lld blobs damaged, %lld "
+		    "files without complete content\n", (long long)bad,
+		    (long long)checked, (long long)mismatched);
+		return 1;
+	}
+	printf("file store intact: %lld blobs checked\n", (long long)checked);
+	return 0;
+}
+
+static int
+cmd_uploads(const struct conf *conf, const char *pw, int argc, char **argv)
+{
+	struct ctx	 c;
+	int64_t		 n = 0;
+	int		 e;
+
+	if (argc != 2 || strcmp(argv[1], "purge") != 0) {
+		fprintf(stderr, "usage: refx-admin uploads purge\n");
+		return 2;
+	}
+	if (cli_open(&c, conf, pw) != 0)
+		return 1;
+	e = uploads_purge(&c, 0, &n);
+	if (cli_close(&c, e) != 0)
+		return 1;
+	printf("%lld stale upload%s purged\n", (long long)n, n == 1 ? "" : "s");
+	return 0;
+}
+
 static const struct cmd cmds[] = {
+	{ "files", "verify: every file has complete content that decrypts",
+	    cmd_files },
+	{ "uploads", "purge: drop chunked uploads idle for 24 hours",
+	    cmd_uploads },
 	{ "user", "add|passwd|enable|disable|role|apppassword|ensure-admin "
 	    "UID ...", cmd_user },
 	{ "group", "add GID | adduser GID UID | subadmin GID UID", cmd_group },

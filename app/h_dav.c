@@ -801,7 +801,7 @@ get(struct ctx *c, const struct davapp_target *t, bool head)
 	ranged = parse_range(http_header(c, "Range"), n.size, &from, &to,
 	    &unsat);
 	if (ranged && unsat) {
-		(void)http_res_header(c, "Content-Range", arena_printf(c->arena,
+		(void)http_res_header_keep(c, "Content-Range", arena_printf(c->arena,
 		    "bytes */%lld", (long long)n.size));
 		return davapp_fail(c, 416, "Requested range not satisfiable");
 	}

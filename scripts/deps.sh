@@ -14,7 +14,8 @@ PACKAGES=(
     libfcgi-dev libfcgi-bin nginx-light postgresql-15 libpq-dev
     libssl-dev libjansson-dev libxml2-dev libargon2-dev liboath-dev
     libcmocka-dev libcurl4-openssl-dev libqrencode-dev uuid-dev libinih-dev
-    python3-pytest python3-requests curl ca-certificates
+    python3-pytest python3-requests curl ca-certificates libutf8proc-dev
+    litmus nextcloud-desktop-cmd rclone
 )
 
 for extra in "$@"; do
