@@ -7,6 +7,7 @@
 #ifndef APP_APP_H
 #define APP_APP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "router/router.h"
@@ -88,6 +89,24 @@ int h_uploads(struct ctx *c);
  * every account); *purged counts them.
  */
 int uploads_purge(struct ctx *c, int64_t owner, int64_t *purged);
+
+/* h_shares.c: files_sharing API */
+int h_shares_list(struct ctx *c);
+int h_shares_pending(struct ctx *c);
+int h_share_get(struct ctx *c);
+int h_share_create(struct ctx *c);
+int h_share_update(struct ctx *c);
+int h_share_delete(struct ctx *c);
+
+/*
+ * shares_resolve_path - a path as the caller sees it (own tree first, then
+ * received shares mounted in the root): the node, the caller's permission
+ * bits on it, whether it came through a received share and the mount name.
+ * ERR_NOTFOUND when nothing is there.
+ */
+struct file_node;
+int shares_resolve_path(struct ctx *c, const char *path,
+    struct file_node *out, int *perms, bool *received, const char **mount);
 
 /* h_clinics.c */
 int h_clinics_list(struct ctx *c);

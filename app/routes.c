@@ -125,6 +125,20 @@ const struct route app_routes[] = {
 	{ DAV_METHODS, ROUTE_DAV, "/remote.php/dav/uploads/{user}/{path*}",
 	    h_uploads, AUTH_USER, INT64_MAX, ROUTE_TX_WRITES, 0 },
 
+	/* files_sharing (§3) */
+	{ GET_HEAD, ROUTE_OCS, "/apps/files_sharing/api/v1/shares",
+	    h_shares_list, AUTH_USER, 0, 0, 0 },
+	{ HTTP_POST, ROUTE_OCS, "/apps/files_sharing/api/v1/shares",
+	    h_share_create, AUTH_USER, FORM_MAX, ROUTE_TX, 0 },
+	{ GET_HEAD, ROUTE_OCS, "/apps/files_sharing/api/v1/shares/pending",
+	    h_shares_pending, AUTH_USER, 0, 0, 0 },
+	{ GET_HEAD, ROUTE_OCS, "/apps/files_sharing/api/v1/shares/{id}",
+	    h_share_get, AUTH_USER, 0, 0, 0 },
+	{ HTTP_PUT, ROUTE_OCS, "/apps/files_sharing/api/v1/shares/{id}",
+	    h_share_update, AUTH_USER, FORM_MAX, ROUTE_TX, 0 },
+	{ HTTP_DELETE, ROUTE_OCS, "/apps/files_sharing/api/v1/shares/{id}",
+	    h_share_delete, AUTH_USER, FORM_MAX, ROUTE_TX, 0 },
+
 	/* Referrer clinics (group metadata) */
 	{ GET_HEAD, ROUTE_OCS, "/apps/referrals/api/v1/clinics",
 	    h_clinics_list, AUTH_USER, 0, 0, 0 },

@@ -307,6 +307,13 @@ files_delete(struct ctx *c, const struct file_node *node)
 	if (node->parent_id == 0)
 		return err_set(c, ERR_FORBIDDEN, "The root folder cannot be "
 		    "deleted", NULL);
+	/* Shares of anything below end with the files (rows stay). */
+	e = db_exec(c, "WITH RECURSIVE t(id) AS (SELECT $1::bigint UNION ALL "
+	    "SELECT f.id FROM files f JOIN t ON f.parent_id = t.id) UPDATE "
+	    "shares SET ended_at = now(), end_reason = 'file_deleted' WHERE "
+	    "file_id IN (SELECT id FROM t) AND ended_at IS NULL", "i", node->id);
+	if (e != ERR_OK)
+		return e;
 	e = db_query(c, &r, "WITH RECURSIVE t(id) AS (SELECT $1::bigint UNION "
 	    "ALL SELECT f.id FROM files f JOIN t ON f.parent_id = t.id), d AS "
 	    "(DELETE FROM files WHERE id IN (SELECT id FROM t) RETURNING "

@@ -1,0 +1,175 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/*
+ * share - user, group (referrer clinic) and link shares, and the one place
+ * that decides whether an account may reach a file through them
+ * (share_access).  Every check happens at access time: a share counts only
+ * while it has not ended and has not expired, and a group share only for
+ * the group's current members, so removing a member, disabling an account
+ * or deleting a group ends access on the next request.  Expiry follows
+ * Nextcloud 34.0.1 (nextcloud-api.md, "Reference version"): a date in the
+ * caller's time zone, valid through that whole day; the enforced maximum
+ * counts from the share's creation (domain.md §6).  Ended shares stay as
+ * rows with ended_at and end_reason.
+ */
+#ifndef LIB_SHARE_SHARE_H
+#define LIB_SHARE_SHARE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "files/files.h"
+
+struct ctx;
+
+#define SHARE_USER	0
+#define SHARE_GROUP	1
+#define SHARE_LINK	3
+
+#define PERM_READ	1
+#define PERM_UPDATE	2
+#define PERM_CREATE	4
+#define PERM_DELETE	8
+#define PERM_SHARE	16
+#define PERM_ALL	31
+
+/* Link tokens: 24 characters of Nextcloud's alphabet, about 137 bits. */
+#define SHARE_TOKEN_CHARS	24
+#define SHARE_TOKEN_ALPHABET	"abcdefgijkmnopqrstwxyzABCDEFGHJKLMNPQRSTWXYZ23456789"
+
+struct share {
+	int64_t		 id;
+	int		 type;
+	int64_t		 file_id;
+	int64_t		 owner_id, initiator_id;
+	int64_t		 with_user, with_group;	/* 0 when not that type */
+	int		 permissions;
+	const char	*token_prefix;		/* links: first 6 characters */
+	const char	*password_hash;		/* or NULL */
+	int64_t		 expires_at;		/* unix s, exclusive; 0 = never */
+	int64_t		 created;		/* unix s */
+	const char	*note, *label, *attributes, *file_target;
+	bool		 hide_download;
+	int64_t		 download_limit;	/* -1: none */
+	int64_t		 download_count;
+	const char	*owner_uid, *owner_name, *initiator_uid, *initiator_name;
+	const char	*with_uid, *with_name;	/* user or group id and name */
+	const char	*owner_path;		/* node path below owner's root */
+	struct file_node node;
+};
+
+struct share_policy {
+	int64_t		 link_default_days, link_max_days;
+	int64_t		 internal_default_days, internal_max_days;
+	bool		 link_expiry_enforced, internal_expiry_enforced;
+	bool		 link_password_enforced, link_upload_allowed;
+};
+
+/* share_policy - the sharing settings in force (lib/settings). */
+int share_policy(struct ctx *c, struct share_policy *p);
+
+/*
+ * share_zone - the caller's time zone for expiry dates: the account's
+ * setting, else the practice's ([server] timezone).
+ */
+const char *share_zone(struct ctx *c);
+
+/*
+ * share_expiry - turn an expireDate parameter into the exclusive end
+ * instant (unix s): the start of the day after the date, in zone.
+ * input NULL: not given; "": explicitly none.  link: link or internal
+ * policy; created: the share's creation (unix s) for the enforced maximum
+ * (now for a new share); update: an unparseable date is 400 (else 404).
+ * Applies the default when enforced.  Errors carry Nextcloud's messages
+ * and OCS codes (404 past / too far / invalid on create, 400 invalid on
+ * update or removal of an enforced date).  *expires 0 = no expiry.
+ */
+int share_expiry(struct ctx *c, const char *input, const char *zone,
+    bool link, int64_t created, bool update, int64_t *expires);
+
+/*
+ * share_access - THE access decision for accounts: the permission bits
+ * (PERM_*) user_id has on file_id right now: all bits on its own files,
+ * else the union of every live share (user share to them, group share to
+ * a group they are a member of now) on the file or a folder above it; 0
+ * when none.  A database error is an error, never "no access".
+ */
+int share_access(struct ctx *c, int64_t user_id, int64_t file_id, int *perms);
+
+struct share_mount {
+	int64_t		 share_id;
+	const char	*target;	/* name in the recipient's root */
+	int		 permissions;
+	struct file_node node;		/* the shared node */
+	int		 type;
+};
+
+/*
+ * share_mounts - the live shares user_id receives, as mount points in
+ * their root (one per distinct target name; the widest permissions win).
+ */
+int share_mounts(struct ctx *c, int64_t user_id, struct share_mount **out,
+    size_t *n);
+
+struct share_new {
+	int		 type;
+	const char	*share_with;	/* uid or gid */
+	int		 permissions;	/* -1: default */
+	const char	*public_upload;	/* "true"/"false" or NULL */
+	const char	*password;	/* NULL or "" = none */
+	const char	*expire_date;	/* NULL = not given */
+	const char	*note, *label, *attributes;
+	int64_t		 download_limit;	/* -1: none */
+};
+
+/*
+ * share_create - share node (owned by node->owner_id, reachable by the
+ * caller with node_perms) as described by req.  ERR_OK with *out (and
+ * *token for links, arena; shown once) or the existing identical
+ * user/group share (*token NULL).  Failures are OCS answers recorded with
+ * ocs_fail (Nextcloud's codes and messages).  Audited (share.create).
+ */
+int share_create(struct ctx *c, const struct file_node *node, int node_perms,
+    const struct share_new *req, struct share *out, const char **token);
+
+/* share_get - a live share by id (ERR_NOTFOUND otherwise). */
+int share_get(struct ctx *c, int64_t id, struct share *out);
+
+/*
+ * share_by_token - the live link share for token (constant-time: HMAC
+ * lookup).  ERR_NOTFOUND for unknown, expired, ended and exhausted links.
+ */
+int share_by_token(struct ctx *c, const char *token, struct share *out);
+
+/*
+ * share_list - live shares: by initiator (0 = any), on file (0 = any),
+ * received by user (0 = not this filter), or on the children of parent
+ * (0 = not).  *out arena array.
+ */
+int share_list(struct ctx *c, int64_t initiator, int64_t file_id,
+    int64_t received_by, int64_t parent, struct share **out, size_t *n);
+
+/*
+ * share_end - end a share (reason: "deleted", "expired", ...); the row
+ * stays.  Audited as share.delete or share.expire.
+ */
+int share_end(struct ctx *c, const struct share *s, const char *reason);
+
+/*
+ * share_download_take - reserve one download of a link: atomic, so of two
+ * racing downloads of a link with one left exactly one succeeds
+ * (ERR_NOTFOUND for the other).  Ends the link when the limit is reached.
+ */
+int share_download_take(struct ctx *c, const struct share *s);
+
+/*
+ * share_expire_sweep - mark every share whose expiry passed as ended
+ * (reason "expired"), audited.  *n: how many.
+ */
+int share_expire_sweep(struct ctx *c, int64_t *n);
+
+/* share_password_ok - constant-time check of a link password. */
+bool share_password_ok(struct ctx *c, const struct share *s,
+    const char *password);
+
+#endif
