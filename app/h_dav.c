@@ -30,7 +30,9 @@
 #include "db/db.h"
 #include "files/files.h"
 #include "http/http.h"
+#include "jx/jx.h"
 #include "settings/settings.h"
+#include "share/share.h"
 
 #define IO_BYTES	(64 * 1024)
 
@@ -146,10 +148,34 @@ quoted(struct ctx *c, const char *etag)
 	return arena_printf(c->arena, "\"%s\"", etag);
 }
 
+/*
+ * oc:permissions letters (nextcloud-api.md §5.4): own nodes everything;
+ * nodes through a received share "S" plus what the share allows, and a
+ * mount root can always be renamed or unshared (D, N, V).
+ */
 static const char *
-perms(const struct file_node *n)
+perms(struct ctx *c, const struct file_node *n)
 {
-	return n->is_dir ? "RGDNVCK" : "RGDNVW";
+	struct buf	 b;
+	int		 p = n->view_shared ? n->view_perms : PERM_ALL;
+
+	if (!n->view_shared)
+		return n->is_dir ? "RGDNVCK" : "RGDNVW";
+	buf_init(&b, c->arena, 16);
+	buf_addc(&b, 'S');
+	if (p & PERM_SHARE)
+		buf_addc(&b, 'R');
+	if (p & PERM_READ)
+		buf_addc(&b, 'G');
+	if ((p & PERM_DELETE) || n->view_mount_root)
+		buf_addc(&b, 'D');
+	if ((p & PERM_UPDATE) || n->view_mount_root)
+		buf_adds(&b, "NV");
+	if (!n->is_dir && (p & PERM_UPDATE))
+		buf_addc(&b, 'W');
+	if (n->is_dir && (p & PERM_CREATE))
+		buf_adds(&b, "CK");
+	return buf_cstr(&b);
 }
 
 static int
@@ -165,7 +191,76 @@ audit_file(struct ctx *c, const char *action, const struct file_node *n,
 	return audit_write(c, &ev);
 }
 
-/* A resolved node of the caller's own tree, or the error to answer. */
+/*
+ * segs below the caller's root: their own tree first, then the shares they
+ * receive, mounted in the root under their target names.  Nodes reached
+ * through a share carry the caller's permission bits (share_access).
+ */
+static int
+resolve_any(struct ctx *c, int64_t owner, const char *const *segs, size_t n,
+    struct file_node *out)
+{
+	struct share_mount	*m;
+	const char		*first;
+	size_t			 nm;
+	int			 e, perms;
+
+	e = files_lookup(c, owner, segs, n, out);
+	if (e != ERR_NOTFOUND || n == 0)
+		return e;
+	err_clear(c);
+	if ((e = files_normalize_name(c, segs[0], &first)) != ERR_OK)
+		return e;
+	if ((e = share_mounts(c, owner, &m, &nm)) != ERR_OK)
+		return e;
+	for (size_t i = 0; i < nm; i++) {
+		if (strcmp(m[i].target, first) != 0)
+			continue;
+		*out = m[i].node;
+		for (size_t k = 1; k < n; k++) {
+			struct file_node	*kids;
+			const char		*nm2;
+			size_t			 nk;
+			bool			 found = false;
+
+			if (!out->is_dir)
+				break;
+			if ((e = files_normalize_name(c, segs[k], &nm2)) != ERR_OK)
+				return e;
+			if ((e = files_list(c, out, false, &kids, &nk)) != ERR_OK)
+				return e;
+			for (size_t j = 0; j < nk && !found; j++)
+				if (strcmp(kids[j].name, nm2) == 0) {
+					*out = kids[j];
+					found = true;
+				}
+			if (!found)
+				return err_set(c, ERR_NOTFOUND, "File not found",
+				    NULL);
+		}
+		if ((e = share_access(c, owner, out->id, &perms)) != ERR_OK)
+			return e;
+		if (!(perms & PERM_READ))
+			break;
+		out->view_shared = true;
+		out->view_perms = perms;
+		out->view_mount_root = n == 1;
+		out->view_share_type = m[i].type;
+		if (n == 1)
+			out->view_name = m[i].target;
+		return ERR_OK;
+	}
+	return err_set(c, ERR_NOTFOUND, "File not found", NULL);
+}
+
+/* Whether the caller holds all of bits on n (own files: everything). */
+static bool
+have(const struct file_node *n, int bits)
+{
+	return !n->view_shared || (n->view_perms & bits) == bits;
+}
+
+/* A resolved node the caller may read, or the error to answer. */
 static int
 resolve(struct ctx *c, const struct davapp_target *t, struct file_node *n)
 {
@@ -173,7 +268,7 @@ resolve(struct ctx *c, const struct davapp_target *t, struct file_node *n)
 
 	if (t->foreign)
 		return davapp_fail(c, 404, "File not found");
-	e = files_lookup(c, t->owner, t->segs, t->nseg, n);
+	e = resolve_any(c, t->owner, t->segs, t->nseg, n);
 	if (e == ERR_NOTFOUND || e == ERR_INVAL)
 		return davapp_fail(c, e == ERR_INVAL ? 400 : 404, e == ERR_INVAL ?
 		    err_public(c, e) : "File not found");
@@ -192,7 +287,7 @@ resolve_parent(struct ctx *c, const struct davapp_target *t,
 		    "files");
 	if (t->nseg == 0)
 		return davapp_fail(c, 405, "The root folder exists");
-	e = files_lookup(c, t->owner, t->segs, t->nseg - 1, parent);
+	e = resolve_any(c, t->owner, t->segs, t->nseg - 1, parent);
 	if (e == ERR_NOTFOUND || (e == ERR_OK && !parent->is_dir))
 		return davapp_fail(c, 409, "Parent folder does not exist");
 	if (e == ERR_INVAL)
@@ -214,7 +309,37 @@ struct ms {
 	int64_t		 quota, used;
 	const char	*owner_uid, *owner_name;
 	json_t		*dead;		/* file id -> [xml] */
+	json_t		*stypes;	/* file id -> [share types] */
+	json_t		*owners;	/* owner id -> [uid, name] */
 };
+
+/* uid and display name of a node's owner (cached per response). */
+static void
+owner_of(struct ms *m, const struct file_node *n, const char **uid,
+    const char **name)
+{
+	char		 key[32];
+	json_t		*o;
+	struct db_rows	*r;
+
+	*uid = m->owner_uid;
+	*name = m->owner_name;
+	if (!n->view_shared)
+		return;
+	snprintf(key, sizeof(key), "%lld", (long long)n->owner_id);
+	o = json_object_get(m->owners, key);
+	if (o == NULL) {
+		if (db_query(m->c, &r, "SELECT uid, display_name FROM users WHERE "
+		    "id = $1", "i", n->owner_id) != ERR_OK || db_rows_n(r) != 1) {
+			err_clear(m->c);
+			return;
+		}
+		o = json_pack("[ss]", db_get(r, 0, 0), db_get(r, 0, 1));
+		json_object_set_new(m->owners, key, o);
+	}
+	*uid = json_string_value(json_array_get(o, 0));
+	*name = json_string_value(json_array_get(o, 1));
+}
 
 static void
 flush(struct ms *m, bool force)
@@ -259,8 +384,8 @@ live(struct ms *m, const struct file_node *n, const char *ns, const char *name)
 			CLOSE;
 		} else if (IS("displayname")) {
 			OPEN;
-			dav_xml_escape(b, n->parent_id ? n->name :
-			    m->owner_uid);
+			dav_xml_escape(b, n->view_name ? n->view_name :
+			    n->parent_id ? n->name : m->owner_uid);
 			CLOSE;
 		} else if (IS("getcontentlength") && !n->is_dir) {
 			buf_printf(b, "<d:getcontentlength>%lld"
@@ -294,9 +419,27 @@ live(struct ms *m, const struct file_node *n, const char *ns, const char *name)
 			    (long long)n->size);
 		} else if (IS("permissions")) {
 			buf_printf(b, "<oc:permissions>%s</oc:permissions>",
-			    perms(n));
+			    perms(c, n));
 		} else if (IS("share-types")) {
-			buf_adds(b, "<oc:share-types/>");
+			char	 key[32];
+			json_t	*ty, *x;
+			size_t	 i;
+
+			snprintf(key, sizeof(key), "%lld", (long long)n->id);
+			ty = json_object_get(m->stypes, key);
+			if (json_array_size(ty) == 0 && !n->view_mount_root)
+				buf_adds(b, "<oc:share-types/>");
+			else {
+				buf_adds(b, "<oc:share-types>");
+				if (n->view_mount_root)
+					buf_printf(b, "<oc:share-type>%d"
+					    "</oc:share-type>", n->view_share_type);
+				json_array_foreach(ty, i, x)
+					buf_printf(b, "<oc:share-type>%lld"
+					    "</oc:share-type>",
+					    (long long)json_integer_value(x));
+				buf_adds(b, "</oc:share-types>");
+			}
 		} else if (IS("checksums") && !n->is_dir && n->checksum) {
 			struct cur	 cu = cur_init(sv_from(n->checksum));
 			struct sv	 s;
@@ -313,13 +456,12 @@ live(struct ms *m, const struct file_node *n, const char *ns, const char *name)
 			buf_adds(b, "</oc:checksums>");
 		} else if (IS("data-fingerprint")) {
 			buf_adds(b, "<oc:data-fingerprint></oc:data-fingerprint>");
-		} else if (IS("owner-id")) {
+		} else if (IS("owner-id") || IS("owner-display-name")) {
+			const char	*ouid, *oname;
+
+			owner_of(m, n, &ouid, &oname);
 			OPEN;
-			dav_xml_escape(b, m->owner_uid);
-			CLOSE;
-		} else if (IS("owner-display-name")) {
-			OPEN;
-			dav_xml_escape(b, m->owner_name);
+			dav_xml_escape(b, IS("owner-id") ? ouid : oname);
 			CLOSE;
 		} else if (IS("favorite")) {
 			buf_printf(b, "<oc:favorite>%d</oc:favorite>",
@@ -334,9 +476,11 @@ live(struct ms *m, const struct file_node *n, const char *ns, const char *name)
 		if (IS("has-preview"))
 			buf_adds(b, "<nc:has-preview>false</nc:has-preview>");
 		else if (IS("mount-type"))
-			buf_adds(b, "<nc:mount-type></nc:mount-type>");
+			buf_printf(b, "<nc:mount-type>%s</nc:mount-type>",
+			    n->view_shared ? "shared" : "");
 		else if (IS("is-mount-root"))
-			buf_adds(b, "<nc:is-mount-root>false</nc:is-mount-root>");
+			buf_printf(b, "<nc:is-mount-root>%s</nc:is-mount-root>",
+			    n->view_mount_root ? "true" : "false");
 		else if (IS("is-federated"))
 			buf_adds(b, "<nc:is-federated>false</nc:is-federated>");
 		else if (IS("share-attributes"))
@@ -350,8 +494,13 @@ live(struct ms *m, const struct file_node *n, const char *ns, const char *name)
 		return true;
 	}
 	if (strcmp(p, "ocs") == 0 && IS("share-permissions")) {
+		int	 sp = n->is_dir ? 31 : 19;
+
+		if (n->view_shared)
+			sp = (n->view_perms & PERM_SHARE) ? n->view_perms &
+			    (n->is_dir ? 31 : 19) : 0;
 		buf_printf(b, "<ocs:share-permissions>%d</ocs:share-permissions>",
-		    n->is_dir ? 31 : 19);
+		    sp);
 		return true;
 	}
 	if (strcmp(p, "ocm") == 0 && IS("share-permissions")) {
@@ -492,6 +641,24 @@ load_dead(struct ms *m, const struct file_node *nodes, size_t n,
 	for (size_t i = 0; i < n; i++)
 		buf_printf(&ids, ",%lld", (long long)nodes[i].id);
 	buf_addc(&ids, '}');
+	m->stypes = json_object();
+	arena_defer(m->c->arena, (void (*)(void *))json_decref, m->stypes);
+	m->owners = json_object();
+	arena_defer(m->c->arena, (void (*)(void *))json_decref, m->owners);
+	e = db_query(m->c, &r, "SELECT file_id, json_agg(DISTINCT share_type "
+	    "ORDER BY share_type)::text FROM shares WHERE file_id = "
+	    "ANY($1::bigint[]) AND initiator_id = $2 AND ended_at IS NULL AND "
+	    "(expires_at IS NULL OR expires_at > to_timestamp($3)) GROUP BY "
+	    "file_id", "sii", buf_cstr(&ids), m->c->user->id,
+	    settings_now(m->c));
+	if (e != ERR_OK)
+		return e;
+	for (int i = 0; i < db_rows_n(r); i++) {
+		json_t	*ty;
+
+		if (jx_parse(m->c, sv_from(db_get(r, i, 1)), 4096, &ty) == ERR_OK)
+			json_object_set(m->stypes, db_get(r, i, 0), ty);
+	}
 	e = db_query(m->c, &r, "SELECT file_id, ns, name, xml FROM file_props "
 	    "WHERE file_id = ANY($1::bigint[]) ORDER BY file_id, ns, name",
 	    "s", buf_cstr(&ids));
@@ -508,6 +675,59 @@ load_dead(struct ms *m, const struct file_node *nodes, size_t n,
 		json_array_append_new(list, json_pack("[sss]", db_get(r, i, 1),
 		    db_get(r, i, 2), db_get(r, i, 3)));
 	}
+	return ERR_OK;
+}
+
+/* The shares the caller receives, listed in their root (and below). */
+static int
+add_mounts(struct ctx *c, bool deep, struct file_node **kids, size_t *nk)
+{
+	struct share_mount	*m;
+	struct file_node	*all;
+	size_t			 nm, k = 0, cap;
+	int			 e;
+
+	if ((e = share_mounts(c, c->user->id, &m, &nm)) != ERR_OK || nm == 0)
+		return e;
+	cap = *nk + nm;
+	all = arena_alloc(c->arena, sizeof(*all) * (cap + 1));
+	memcpy(all, *kids, sizeof(*all) * *nk);
+	k = *nk;
+	for (size_t i = 0; i < nm; i++) {
+		struct file_node	*sub = NULL;
+		size_t			 ns = 0;
+
+		if (deep && m[i].node.is_dir &&
+		    (e = files_list(c, &m[i].node, true, &sub, &ns)) != ERR_OK)
+			return e;
+		if (k + 1 + ns > cap) {
+			struct file_node	*bigger;
+
+			cap = (k + 1 + ns) * 2;
+			bigger = arena_alloc(c->arena, sizeof(*bigger) *
+			    (cap + 1));
+			memcpy(bigger, all, sizeof(*all) * k);
+			all = bigger;
+		}
+		all[k] = m[i].node;
+		all[k].relpath = m[i].target;
+		all[k].view_shared = true;
+		all[k].view_mount_root = true;
+		all[k].view_perms = m[i].permissions;
+		all[k].view_share_type = m[i].type;
+		all[k].view_name = m[i].target;
+		k++;
+		for (size_t j = 0; j < ns; j++) {
+			all[k] = sub[j];
+			all[k].relpath = arena_printf(c->arena, "%s/%s",
+			    m[i].target, sub[j].relpath);
+			all[k].view_shared = true;
+			all[k].view_perms = m[i].permissions;
+			k++;
+		}
+	}
+	*kids = all;
+	*nk = k;
 	return ERR_OK;
 }
 
@@ -562,6 +782,13 @@ propfind(struct ctx *c, const struct davapp_target *t)
 			return e;
 		if (node.is_dir && d > 0 &&
 		    (e = files_list(c, &node, d == 2, &kids, &nk)) != ERR_OK)
+			return e;
+		for (size_t i = 0; i < nk && node.view_shared; i++) {
+			kids[i].view_shared = true;
+			kids[i].view_perms = node.view_perms;
+		}
+		if (!node.view_shared && node.parent_id == 0 && d > 0 &&
+		    (e = add_mounts(c, d == 2, &kids, &nk)) != ERR_OK)
 			return e;
 	}
 	if ((e = load_dead(&m, kids, nk, &node)) != ERR_OK)
@@ -624,7 +851,8 @@ proppatch(struct ctx *c, const struct davapp_target *t)
 	for (size_t i = 0; i < n; i++) {
 		int64_t	 v;
 
-		if (protected_prop(&ops[i]))
+		if (protected_prop(&ops[i]) || (!have(&node, PERM_UPDATE) &&
+		    strcmp(ops[i].ns, DAV_NS_OC) != 0))
 			bad = true;
 		else if (strcmp(ops[i].name, "lastmodified") == 0 &&
 		    !ops[i].remove && parse_i64(sv_from(ops[i].text), 86401,
@@ -675,7 +903,9 @@ proppatch(struct ctx *c, const struct davapp_target *t)
 		bool	 any = false;
 
 		for (size_t i = 0; i < n; i++) {
-			int	 s = !bad ? 0 : protected_prop(&ops[i]) ? 1 : 2;
+			int	 s = !bad ? 0 : (protected_prop(&ops[i]) ||
+			    (!have(&node, PERM_UPDATE) && strcmp(ops[i].ns,
+			    DAV_NS_OC) != 0)) ? 1 : 2;
 
 			if (s != pass)
 				continue;
@@ -867,7 +1097,7 @@ davapp_store(struct ctx *c, const struct davapp_target *t,
 
 	if ((e = resolve_parent(c, t, &parent, &name)) != ERR_OK)
 		return e;
-	e = files_lookup(c, t->owner, t->segs, t->nseg, &old);
+	e = resolve_any(c, t->owner, t->segs, t->nseg, &old);
 	exists = e == ERR_OK;
 	if (e == ERR_NOTFOUND)
 		err_clear(c);
@@ -875,6 +1105,9 @@ davapp_store(struct ctx *c, const struct davapp_target *t,
 		return e;
 	if (exists && old.is_dir)
 		return davapp_fail(c, 409, "A folder with this name exists");
+	if (exists ? !have(&old, PERM_UPDATE) : !have(&parent, PERM_CREATE))
+		return davapp_fail(c, 403, "You do not have permission to "
+		    "change this");
 	if (exists)
 		oldsize = old.size;
 	if (im != NULL && (!exists || !etag_listed(c, im, old.etag)))
@@ -883,7 +1116,7 @@ davapp_store(struct ctx *c, const struct davapp_target *t,
 	if (inm != NULL && exists && etag_listed(c, inm, old.etag))
 		return davapp_fail(c, 412, "An If-None-Match header was "
 		    "specified, but the ETag matched (or * was specified)");
-	if ((e = files_quota(c, t->owner, &quota, &used)) != ERR_OK)
+	if ((e = files_quota(c, parent.owner_id, &quota, &used)) != ERR_OK)
 		return e;
 	if (quota >= 0 && used - oldsize + blob->size > quota)
 		return davapp_fail(c, 507, "Insufficient space");
@@ -900,6 +1133,10 @@ davapp_store(struct ctx *c, const struct davapp_target *t,
 	if ((e = files_put(c, &parent, name, blob, files_mimetype(name), mtime,
 	    ck, &out, &created)) != ERR_OK)
 		return e;
+	if (parent.view_shared) {
+		out.view_shared = true;
+		out.view_perms = parent.view_perms;
+	}
 	if ((e = audit_file(c, created ? "file.create" : "file.update", &out,
 	    json_pack("{s:I}", "size", (json_int_t)out.size))) != ERR_OK)
 		return e;
@@ -908,7 +1145,7 @@ davapp_store(struct ctx *c, const struct davapp_target *t,
 	(void)http_res_header(c, "OC-ETag", quoted(c, out.etag));
 	(void)http_res_header(c, "OC-FileId", arena_printf(c->arena, "%08lld%s",
 	    (long long)out.id, davapp_instance_id(c)));
-	(void)http_res_header(c, "X-NC-Permissions", perms(&out));
+	(void)http_res_header(c, "X-NC-Permissions", perms(c, &out));
 	if (mtime != 0)
 		(void)http_res_header(c, "X-OC-MTime", "accepted");
 	return ERR_OK;
@@ -931,7 +1168,7 @@ put(struct ctx *c, const struct davapp_target *t)
 		return e;
 	if (len != NULL)
 		(void)parse_i64(sv_from(len), 0, INT64_MAX, &want);
-	if ((e = files_quota(c, t->owner, &quota, &used)) != ERR_OK)
+	if ((e = files_quota(c, parent.owner_id, &quota, &used)) != ERR_OK)
 		return e;
 	if (quota >= 0 && want > quota - used)
 		return davapp_fail(c, 507, "Insufficient space");
@@ -979,12 +1216,15 @@ mkcol(struct ctx *c, const struct davapp_target *t)
 	if (t->nseg == 0)
 		return davapp_fail(c, 405, "The resource you tried to create "
 		    "already exists");
-	if (files_lookup(c, t->owner, t->segs, t->nseg, &existing) == ERR_OK)
+	if (resolve_any(c, t->owner, t->segs, t->nseg, &existing) == ERR_OK)
 		return davapp_fail(c, 405, "The resource you tried to create "
 		    "already exists");
 	err_clear(c);
 	if ((e = resolve_parent(c, t, &parent, &name)) != ERR_OK)
 		return e;
+	if (!have(&parent, PERM_CREATE))
+		return davapp_fail(c, 403, "You do not have permission to "
+		    "create here");
 	if (mt != NULL)
 		(void)parse_i64(sv_from(mt), 86401, INT64_MAX, &mtime);
 	if ((e = files_mkdir(c, &parent, name, mtime, &out)) == ERR_CONFLICT)
@@ -1013,6 +1253,9 @@ del(struct ctx *c, const struct davapp_target *t)
 		return e;
 	if (n.parent_id == 0)
 		return davapp_fail(c, 403, "The root folder cannot be deleted");
+	if (n.view_mount_root || !have(&n, PERM_DELETE))
+		return davapp_fail(c, 403, "You do not have permission to "
+		    "delete this");
 	if ((e = files_delete(c, &n)) != ERR_OK)
 		return e;
 	if ((e = audit_file(c, "file.delete", &n, NULL)) != ERR_OK)
@@ -1114,6 +1357,10 @@ move_copy(struct ctx *c, const struct davapp_target *t, bool move)
 		return davapp_fail(c, 400, "Depth must be 0 or infinity");
 	if ((e = resolve_parent(c, &dt, &parent, &name)) != ERR_OK)
 		return e;
+	if (!have(&parent, PERM_CREATE) || (move && (src.view_mount_root ||
+	    !have(&src, PERM_DELETE | PERM_UPDATE))))
+		return davapp_fail(c, 403, "You do not have permission to do "
+		    "this");
 	if (parent.id == src.parent_id && strcmp(name, src.name) == 0)
 		return davapp_fail(c, 403, "Source and destination are the same");
 	if (move)

@@ -194,6 +194,28 @@ vquery(struct ctx *c, struct db_rows **out, int result_format, const char *sql,
 
 	if (n > DB_MAX_PARAMS)
 		return err_set(c, ERR_INTERNAL, NULL, "too many parameters");
+	/*
+	 * The varargs must match the type letters; as a guard against the
+	 * easy mistake, the highest $N in the SQL must equal their count
+	 * (every query here uses each parameter).
+	 */
+	{
+		size_t	 hi = 0;
+
+		for (const char *q = sql; *q; q++) {
+			size_t	 v = 0;
+
+			if (*q != '$' || q[1] < '0' || q[1] > '9')
+				continue;
+			while (q[1] >= '0' && q[1] <= '9')
+				v = v * 10 + (size_t)(*++q - '0');
+			if (v > hi)
+				hi = v;
+		}
+		if (hi != n)
+			return err_set(c, ERR_INTERNAL, NULL, "query has %zu "
+			    "parameters but %zu type letters", hi, n);
+	}
 	if (c->db->conn == NULL)
 		return err_set(c, ERR_UNAVAILABLE, "database unavailable",
 		    "no connection");
@@ -218,7 +240,7 @@ vquery(struct ctx *c, struct db_rows **out, int result_format, const char *sql,
 			if (len > (size_t)INT32_MAX)
 				return err_set(c, ERR_TOO_LARGE, NULL,
 				    "bytea parameter too large");
-			vals[i] = p ? p : "";
+			vals[i] = p;	/* NULL pointer: SQL NULL */
 			lens[i] = (int)len;
 			fmts[i] = 1;
 			break;

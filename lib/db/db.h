@@ -44,7 +44,8 @@ void db_close(struct db *db);
 /*
  * db_query - run one parameterized statement.  types: one letter per
  * parameter - 's' const char * (NULL = SQL NULL), 'i' int64_t, 'b'
- * (const void *, size_t) as bytea, 'B' int as boolean.  *out (may be NULL
+ * (const void *, size_t) as bytea (NULL pointer = SQL NULL), 'B' int as
+ * boolean.  *out (may be NULL
  * for statements without rows) receives the rows, owned by the arena.
  * Returns ERR_OK or the mapped error (recorded on c with the detail).
  */

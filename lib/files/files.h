@@ -37,6 +37,17 @@ struct file_node {
 	const char	*etag;
 	const char	*checksum;	/* "SHA1:hex ..." or NULL */
 	const char	*relpath;	/* in listings: path below the base */
+	/*
+	 * The requesting account's view, filled by callers that resolve
+	 * through received shares (lib/share): view_shared set means the
+	 * node belongs to someone else and view_perms (PERM_* bits) is what
+	 * the account may do; view_mount_root marks the shared node itself.
+	 */
+	bool		 view_shared;
+	bool		 view_mount_root;
+	int		 view_perms;
+	int		 view_share_type;
+	const char	*view_name;	/* mount name for a mount root */
 };
 
 /*

@@ -507,7 +507,7 @@ share_create(struct ctx *c, const struct file_node *node, int node_perms,
 	    "nullif($6, 0), $7, $8, $9, $10, CASE WHEN $11 = 0 THEN NULL ELSE "
 	    "to_timestamp($11) END, coalesce($12, ''), coalesce($13, ''), "
 	    "nullif($14, ''), CASE WHEN $15 < 0 THEN NULL ELSE $15 END, $16, "
-	    "to_timestamp($17)) RETURNING id", "iiiiiiibsssisssisi",
+	    "to_timestamp($17)) RETURNING id", "iiiiiiibssisssisi",
 	    (int64_t)req->type, node->id, node->owner_id, c->user->id,
 	    with_user, with_group, (int64_t)perms,
 	    tok ? (const void *)th : NULL, tok ? sizeof(th) : (size_t)0,
