@@ -108,6 +108,13 @@ struct file_node;
 int shares_resolve_path(struct ctx *c, const char *path,
     struct file_node *out, int *perms, bool *received, const char **mount);
 
+/* h_links.c: public links */
+int h_link_page(struct ctx *c);
+int h_link_auth_page(struct ctx *c);
+int h_link_auth_submit(struct ctx *c);
+int h_link_download(struct ctx *c);
+int h_public_dav(struct ctx *c);
+
 /* h_clinics.c */
 int h_clinics_list(struct ctx *c);
 int h_clinic_create(struct ctx *c);

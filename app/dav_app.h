@@ -20,7 +20,20 @@ struct davapp_target {
 	const char	**segs;		/* decoded names below the root */
 	size_t		 nseg;
 	int64_t		 owner;
+	/* public links: the shared node is the root, with these rights */
+	const struct file_node *link_root;
+	int		 link_perms;
+	int64_t		 link_share_id;
+	int64_t		 link_owner;
+	const char	*link_owner_uid, *link_owner_name;
+	bool		 link_count_downloads;
 };
+
+/*
+ * davapp_serve - run the request's WebDAV method against target t (the
+ * caller's tree, or a link's shared node).
+ */
+int davapp_serve(struct ctx *c, struct davapp_target *t);
 
 /*
  * davapp_fail - record a DAV error with its exact HTTP status (rendered as

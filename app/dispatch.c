@@ -143,6 +143,8 @@ authenticate(struct ctx *c, const struct route *rt)
 	const char	*authz = http_header(c, "Authorization");
 	int		 e;
 
+	if (rt->flags & ROUTE_LINK_AUTH)
+		return ERR_OK;	/* the handler checks the link's password */
 	if ((rt->kind == ROUTE_OCS || rt->kind == ROUTE_DAV) && authz != NULL &&
 	    authz[0] != '\0') {
 		if ((e = auth_basic(c, authz)) != ERR_OK)

@@ -162,7 +162,8 @@ perms(struct ctx *c, const struct file_node *n)
 	if (!n->view_shared)
 		return n->is_dir ? "RGDNVCK" : "RGDNVW";
 	buf_init(&b, c->arena, 16);
-	buf_addc(&b, 'S');
+	if (c->user != NULL)	/* public DAV strips S (§4.5) */
+		buf_addc(&b, 'S');
 	if (p & PERM_SHARE)
 		buf_addc(&b, 'R');
 	if (p & PERM_READ)
@@ -176,6 +177,23 @@ perms(struct ctx *c, const struct file_node *n)
 	if (n->is_dir && (p & PERM_CREATE))
 		buf_adds(&b, "CK");
 	return buf_cstr(&b);
+}
+
+static int
+audit_file_as(struct ctx *c, const struct davapp_target *t, const char *action,
+    const struct file_node *n, json_t *details)
+{
+	struct audit_event	 ev = { 0 };
+
+	if (t != NULL && t->link_root != NULL) {
+		ev.actor_type = "link";
+		ev.credential_id = t->link_share_id;
+	}
+	ev.action = action;
+	ev.object_type = "file";
+	ev.object_id = arena_printf(c->arena, "%lld", (long long)n->id);
+	ev.details = details;
+	return audit_write(c, &ev);
 }
 
 static int
@@ -196,15 +214,54 @@ audit_file(struct ctx *c, const char *action, const struct file_node *n,
  * receive, mounted in the root under their target names.  Nodes reached
  * through a share carry the caller's permission bits (share_access).
  */
+/* Walk names below a node of someone else's tree. */
 static int
-resolve_any(struct ctx *c, int64_t owner, const char *const *segs, size_t n,
-    struct file_node *out)
+walk(struct ctx *c, struct file_node *out, const char *const *segs, size_t n)
+{
+	int	 e;
+
+	for (size_t k = 0; k < n; k++) {
+		struct file_node	*kids;
+		const char		*nm2;
+		size_t			 nk;
+		bool			 found = false;
+
+		if (!out->is_dir)
+			return err_set(c, ERR_NOTFOUND, "File not found", NULL);
+		if ((e = files_normalize_name(c, segs[k], &nm2)) != ERR_OK)
+			return e;
+		if ((e = files_list(c, out, false, &kids, &nk)) != ERR_OK)
+			return e;
+		for (size_t j = 0; j < nk && !found; j++)
+			if (strcmp(kids[j].name, nm2) == 0) {
+				*out = kids[j];
+				found = true;
+			}
+		if (!found)
+			return err_set(c, ERR_NOTFOUND, "File not found", NULL);
+	}
+	return ERR_OK;
+}
+
+static int
+resolve_any(struct ctx *c, const struct davapp_target *t,
+    const char *const *segs, size_t n, struct file_node *out)
 {
 	struct share_mount	*m;
 	const char		*first;
+	int64_t			 owner = t->owner;
 	size_t			 nm;
 	int			 e, perms;
 
+	if (t->link_root != NULL) {
+		*out = *t->link_root;
+		if ((e = walk(c, out, segs, n)) != ERR_OK)
+			return e;
+		out->view_shared = true;
+		out->view_perms = t->link_perms & ~PERM_SHARE;
+		out->view_mount_root = false;
+		return ERR_OK;
+	}
 	e = files_lookup(c, owner, segs, n, out);
 	if (e != ERR_NOTFOUND || n == 0)
 		return e;
@@ -217,27 +274,8 @@ resolve_any(struct ctx *c, int64_t owner, const char *const *segs, size_t n,
 		if (strcmp(m[i].target, first) != 0)
 			continue;
 		*out = m[i].node;
-		for (size_t k = 1; k < n; k++) {
-			struct file_node	*kids;
-			const char		*nm2;
-			size_t			 nk;
-			bool			 found = false;
-
-			if (!out->is_dir)
-				break;
-			if ((e = files_normalize_name(c, segs[k], &nm2)) != ERR_OK)
-				return e;
-			if ((e = files_list(c, out, false, &kids, &nk)) != ERR_OK)
-				return e;
-			for (size_t j = 0; j < nk && !found; j++)
-				if (strcmp(kids[j].name, nm2) == 0) {
-					*out = kids[j];
-					found = true;
-				}
-			if (!found)
-				return err_set(c, ERR_NOTFOUND, "File not found",
-				    NULL);
-		}
+		if ((e = walk(c, out, segs + 1, n - 1)) != ERR_OK)
+			return e;
 		if ((e = share_access(c, owner, out->id, &perms)) != ERR_OK)
 			return e;
 		if (!(perms & PERM_READ))
@@ -268,7 +306,7 @@ resolve(struct ctx *c, const struct davapp_target *t, struct file_node *n)
 
 	if (t->foreign)
 		return davapp_fail(c, 404, "File not found");
-	e = resolve_any(c, t->owner, t->segs, t->nseg, n);
+	e = resolve_any(c, t, t->segs, t->nseg, n);
 	if (e == ERR_NOTFOUND || e == ERR_INVAL)
 		return davapp_fail(c, e == ERR_INVAL ? 400 : 404, e == ERR_INVAL ?
 		    err_public(c, e) : "File not found");
@@ -287,7 +325,7 @@ resolve_parent(struct ctx *c, const struct davapp_target *t,
 		    "files");
 	if (t->nseg == 0)
 		return davapp_fail(c, 405, "The root folder exists");
-	e = resolve_any(c, t->owner, t->segs, t->nseg - 1, parent);
+	e = resolve_any(c, t, t->segs, t->nseg - 1, parent);
 	if (e == ERR_NOTFOUND || (e == ERR_OK && !parent->is_dir))
 		return davapp_fail(c, 409, "Parent folder does not exist");
 	if (e == ERR_INVAL)
@@ -324,7 +362,7 @@ owner_of(struct ms *m, const struct file_node *n, const char **uid,
 
 	*uid = m->owner_uid;
 	*name = m->owner_name;
-	if (!n->view_shared)
+	if (!n->view_shared || m->c->user == NULL)
 		return;
 	snprintf(key, sizeof(key), "%lld", (long long)n->owner_id);
 	o = json_object_get(m->owners, key);
@@ -649,7 +687,7 @@ load_dead(struct ms *m, const struct file_node *nodes, size_t n,
 	    "ORDER BY share_type)::text FROM shares WHERE file_id = "
 	    "ANY($1::bigint[]) AND initiator_id = $2 AND ended_at IS NULL AND "
 	    "(expires_at IS NULL OR expires_at > to_timestamp($3)) GROUP BY "
-	    "file_id", "sii", buf_cstr(&ids), m->c->user->id,
+	    "file_id", "sii", buf_cstr(&ids), m->c->user ? m->c->user->id : 0,
 	    settings_now(m->c));
 	if (e != ERR_OK)
 		return e;
@@ -761,8 +799,8 @@ propfind(struct ctx *c, const struct davapp_target *t)
 	memset(&m, 0, sizeof(m));
 	m.c = c;
 	m.instance = davapp_instance_id(c);
-	m.owner_uid = c->user->uid;
-	m.owner_name = c->user->display_name;
+	m.owner_uid = c->user ? c->user->uid : t->link_owner_uid;
+	m.owner_name = c->user ? c->user->display_name : t->link_owner_name;
 	if (t->foreign) {
 		/* Another user's tree: a root with nothing in it (Nextcloud). */
 		if (t->nseg > 0)
@@ -778,7 +816,8 @@ propfind(struct ctx *c, const struct davapp_target *t)
 	} else {
 		if ((e = resolve(c, t, &node)) != ERR_OK)
 			return e;
-		if ((e = files_quota(c, t->owner, &m.quota, &m.used)) != ERR_OK)
+		if ((e = files_quota(c, node.owner_id, &m.quota, &m.used)) !=
+		    ERR_OK)
 			return e;
 		if (node.is_dir && d > 0 &&
 		    (e = files_list(c, &node, d == 2, &kids, &nk)) != ERR_OK)
@@ -787,7 +826,8 @@ propfind(struct ctx *c, const struct davapp_target *t)
 			kids[i].view_shared = true;
 			kids[i].view_perms = node.view_perms;
 		}
-		if (!node.view_shared && node.parent_id == 0 && d > 0 &&
+		if (t->link_root == NULL && !node.view_shared &&
+		    node.parent_id == 0 && d > 0 &&
 		    (e = add_mounts(c, d == 2, &kids, &nk)) != ERR_OK)
 			return e;
 	}
@@ -871,7 +911,9 @@ proppatch(struct ctx *c, const struct davapp_target *t)
 			if (parse_i64(sv_from(o->text), 86401, INT64_MAX, &v) != 0)
 				v = dav_parse_http_date(o->text);
 			e = files_touch(c, &node, v);
-		} else if (strcmp(o->ns, DAV_NS_OC) == 0)
+		} else if (strcmp(o->ns, DAV_NS_OC) == 0 && c->user == NULL)
+			e = ERR_OK;
+		else if (strcmp(o->ns, DAV_NS_OC) == 0)
 			e = files_favorite(c, c->user->id, &node, !o->remove &&
 			    strcmp(o->text, "0") != 0 && o->text[0] != '\0');
 		else if (o->remove)
@@ -1044,9 +1086,22 @@ get(struct ctx *c, const struct davapp_target *t, bool head)
 	}
 	(void)http_res_header(c, "Content-Length", arena_printf(c->arena,
 	    "%lld", (long long)len));
-	if (!head && (e = audit_file(c, "file.download", &n, ranged ?
-	    json_pack("{s:I,s:I}", "from", (json_int_t)from, "to",
-	    (json_int_t)to) : NULL)) != ERR_OK)
+	if (!head && t->link_root != NULL && t->link_count_downloads) {
+		struct share	 s;
+
+		memset(&s, 0, sizeof(s));
+		s.id = t->link_share_id;
+		/* one reservation per download: racing downloads cannot both
+		   take the last one */
+		if (share_download_take(c, &s) != ERR_OK) {
+			err_clear(c);
+			return davapp_fail(c, 404, "File not found");
+		}
+	}
+	if (!head && (e = audit_file_as(c, t, t->link_root ? "link.download" :
+	    "file.download", &n, json_pack("{s:b,s:I,s:I}", "via_share",
+	    n.view_shared, "from", (json_int_t)from, "to",
+	    (json_int_t)to))) != ERR_OK)
 		return e;
 	if ((e = http_res_stream_begin(c)) != ERR_OK || head || len == 0)
 		return e;
@@ -1097,7 +1152,7 @@ davapp_store(struct ctx *c, const struct davapp_target *t,
 
 	if ((e = resolve_parent(c, t, &parent, &name)) != ERR_OK)
 		return e;
-	e = resolve_any(c, t->owner, t->segs, t->nseg, &old);
+	e = resolve_any(c, t, t->segs, t->nseg, &old);
 	exists = e == ERR_OK;
 	if (e == ERR_NOTFOUND)
 		err_clear(c);
@@ -1137,8 +1192,8 @@ davapp_store(struct ctx *c, const struct davapp_target *t,
 		out.view_shared = true;
 		out.view_perms = parent.view_perms;
 	}
-	if ((e = audit_file(c, created ? "file.create" : "file.update", &out,
-	    json_pack("{s:I}", "size", (json_int_t)out.size))) != ERR_OK)
+	if ((e = audit_file_as(c, t, created ? "file.create" : "file.update",
+	    &out, json_pack("{s:I}", "size", (json_int_t)out.size))) != ERR_OK)
 		return e;
 	http_res_status(c, created ? 201 : 204);
 	(void)http_res_header(c, "ETag", quoted(c, out.etag));
@@ -1216,7 +1271,7 @@ mkcol(struct ctx *c, const struct davapp_target *t)
 	if (t->nseg == 0)
 		return davapp_fail(c, 405, "The resource you tried to create "
 		    "already exists");
-	if (resolve_any(c, t->owner, t->segs, t->nseg, &existing) == ERR_OK)
+	if (resolve_any(c, t, t->segs, t->nseg, &existing) == ERR_OK)
 		return davapp_fail(c, 405, "The resource you tried to create "
 		    "already exists");
 	err_clear(c);
@@ -1458,6 +1513,14 @@ h_dav(struct ctx *c)
 
 	if ((e = target(c, &t)) != ERR_OK)
 		return e;
+	return davapp_serve(c, &t);
+}
+
+int
+davapp_serve(struct ctx *c, struct davapp_target *tp)
+{
+	struct davapp_target	 t = *tp;
+
 	(void)http_res_header(c, "DAV", "1, 3");
 	switch (c->req->method) {
 	case HTTP_OPTIONS:

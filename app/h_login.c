@@ -175,8 +175,8 @@ h_2fa_submit(struct ctx *c)
 	if (e == ERR_UNAUTH) {
 		db_tx_rollback(c);
 		err_clear(c);
-		if ((e = auth_throttle_fail(c, "2fa", c->user->uid, c->user->id,
-		    "wrong_code")) != ERR_OK)
+		if ((e = auth_throttle_fail(c, "2fa", c->user->uid, "user",
+		    c->user->id, "wrong_code")) != ERR_OK)
 			return e;
 		return tfa_form(c, 200, "The code is not valid. Please try "
 		    "again.");

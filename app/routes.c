@@ -125,6 +125,21 @@ const struct route app_routes[] = {
 	{ DAV_METHODS, ROUTE_DAV, "/remote.php/dav/uploads/{user}/{path*}",
 	    h_uploads, AUTH_USER, INT64_MAX, ROUTE_TX_WRITES, 0 },
 
+	/* Public links (§4) */
+	{ GET_HEAD, ROUTE_WEB, "/s/{token}", h_link_page, AUTH_PUBLIC, 0,
+	    ROUTE_TX, 0 },
+	{ GET_HEAD, ROUTE_WEB, "/s/{token}/authenticate/{redirect}",
+	    h_link_auth_page, AUTH_PUBLIC, 0, 0, 0 },
+	{ HTTP_POST, ROUTE_WEB, "/s/{token}/authenticate/{redirect}",
+	    h_link_auth_submit, AUTH_PUBLIC, FORM_MAX, ROUTE_NO_CSRF, 0 },
+	{ GET_HEAD, ROUTE_WEB, "/s/{token}/download", h_link_download,
+	    AUTH_PUBLIC, 0, 0, 0 },
+	{ DAV_METHODS, ROUTE_DAV, "/public.php/dav/files/{token}/{path*}",
+	    h_public_dav, AUTH_PUBLIC, INT64_MAX, ROUTE_TX_WRITES |
+	    ROUTE_LINK_AUTH, 0 },
+	{ DAV_METHODS, ROUTE_DAV, "/public.php/webdav/{path*}", h_public_dav,
+	    AUTH_PUBLIC, INT64_MAX, ROUTE_TX_WRITES | ROUTE_LINK_AUTH, 0 },
+
 	/* files_sharing (§3) */
 	{ GET_HEAD, ROUTE_OCS, "/apps/files_sharing/api/v1/shares",
 	    h_shares_list, AUTH_USER, 0, 0, 0 },

@@ -324,8 +324,27 @@ auth_throttle_check(struct ctx *c, const char *action, const char *account,
 }
 
 int
+auth_throttle_check_account(struct ctx *c, const char *action,
+    const char *account)
+{
+	struct db_rows	*r;
+	int64_t		 n = 0;
+	int		 e;
+
+	e = db_query(c, &r, "SELECT count(*) FROM auth_failures WHERE action = "
+	    "$1 AND account = $2 AND at > to_timestamp($3) - interval "
+	    "'30 minutes'", "ssi", action, account, settings_now(c));
+	if (e != ERR_OK)
+		return e;
+	(void)db_get_int64(r, 0, 0, 0, INT64_MAX, &n);
+	if (n > 10)
+		return err_set(c, ERR_THROTTLED, "Reached maximum delay", NULL);
+	return ERR_OK;
+}
+
+int
 auth_throttle_fail(struct ctx *c, const char *action, const char *account,
-    int64_t user_id, const char *reason)
+    const char *object_type, int64_t object_id, const char *reason)
 {
 	struct db_rows		*r;
 	struct audit_event	 ev = { 0 };
@@ -346,9 +365,9 @@ auth_throttle_fail(struct ctx *c, const char *action, const char *account,
 		(void)db_get_int64(r, 0, 0, 0, INT64_MAX, &n);
 	if (e == ERR_OK) {
 		ev.action = arena_printf(c->arena, "auth.%s.failed", action);
-		ev.object_type = user_id ? "user" : NULL;
-		ev.object_id = user_id ? arena_printf(c->arena, "%lld",
-		    (long long)user_id) : NULL;
+		ev.object_type = object_type;
+		ev.object_id = object_type ? arena_printf(c->arena, "%lld",
+		    (long long)object_id) : NULL;
 		ev.details = json_pack("{s:s}", "reason", reason);
 		e = audit_write(c, &ev);
 	}
@@ -534,7 +553,7 @@ check_password(struct ctx *c, const char *login, const char *password,
 		return e;
 	if ((e = auth_find_login(c, login, &id)) != ERR_OK) {
 		err_clear(c);
-		if ((e = auth_throttle_fail(c, "login", account, 0,
+		if ((e = auth_throttle_fail(c, "login", account, NULL, 0,
 		    "unknown_user")) != ERR_OK)
 			return e;
 		return err_set(c, ERR_UNAUTH, "Unauthorised", NULL);
@@ -548,8 +567,8 @@ check_password(struct ctx *c, const char *login, const char *password,
 			return e;
 		if (!auth_password_verify(c, db_get(r, 0, 0), password,
 		    &rehash)) {
-			if ((e = auth_throttle_fail(c, "login", account, id,
-			    "wrong_password")) != ERR_OK)
+			if ((e = auth_throttle_fail(c, "login", account, "user",
+			    id, "wrong_password")) != ERR_OK)
 				return e;
 			return err_set(c, ERR_UNAUTH, "Unauthorised", NULL);
 		}
@@ -560,7 +579,7 @@ check_password(struct ctx *c, const char *login, const char *password,
 	    id)) != ERR_OK)
 		return e;
 	if (!db_get_bool(r, 0, 0)) {
-		if ((e = auth_throttle_fail(c, "login", account, id,
+		if ((e = auth_throttle_fail(c, "login", account, "user", id,
 		    "disabled")) != ERR_OK)
 			return e;
 		return err_set(c, ERR_UNAUTH, "Unauthorised", NULL);

@@ -104,11 +104,19 @@ int auth_throttle_check(struct ctx *c, const char *action,
 
 /*
  * auth_throttle_fail - record a failed attempt (own transaction, with the
- * audit row "auth.<action>.failed" carrying reason and the target user id
- * when known).
+ * audit row "auth.<action>.failed" carrying reason and the object - the
+ * target account or link - when known; object_type NULL = none).
  */
 int auth_throttle_fail(struct ctx *c, const char *action, const char *account,
-    int64_t user_id, const char *reason);
+    const char *object_type, int64_t object_id, const char *reason);
+
+/*
+ * auth_throttle_check_account - ERR_THROTTLED when account failed action
+ * more than 10 times in 30 minutes from any address (for link passwords,
+ * which are throttled per link as well as per address).
+ */
+int auth_throttle_check_account(struct ctx *c, const char *action,
+    const char *account);
 
 /* auth_throttle_reset - a success from this subnet ends its delay. */
 int auth_throttle_reset(struct ctx *c, const char *action);

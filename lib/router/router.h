@@ -43,6 +43,8 @@ enum route_auth {
 #define ROUTE_TESTING		(1u << 3)	/* only with [testing] routes = 1 */
 #define ROUTE_TX_WRITES		(1u << 4)	/* ROUTE_TX, except for reads
 						   (GET HEAD OPTIONS PROPFIND) */
+#define ROUTE_LINK_AUTH		(1u << 5)	/* credentials belong to a
+						   link, not an account */
 
 struct route {
 	unsigned	 methods;	/* enum http_method bits */
