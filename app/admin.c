@@ -23,6 +23,7 @@
 #include "crypto/crypto.h"
 #include "db/db.h"
 #include "settings/settings.h"
+#include "share/share.h"
 #include "version.h"
 
 struct cmd {
@@ -376,7 +377,29 @@ cmd_uploads(const struct conf *conf, const char *pw, int argc, char **argv)
 	return 0;
 }
 
+static int
+cmd_shares(const struct conf *conf, const char *pw, int argc, char **argv)
+{
+	struct ctx	 c;
+	int64_t		 n = 0;
+	int		 e;
+
+	if (argc != 2 || strcmp(argv[1], "expire") != 0) {
+		fprintf(stderr, "usage: refx-admin shares expire\n");
+		return 2;
+	}
+	if (cli_open(&c, conf, pw) != 0)
+		return 1;
+	e = share_expire_sweep(&c, &n);
+	if (cli_close(&c, e) != 0)
+		return 1;
+	printf("%lld expired share%s ended\n", (long long)n, n == 1 ? "" : "s");
+	return 0;
+}
+
 static const struct cmd cmds[] = {
+	{ "shares", "expire: end shares whose expiry passed (safe from cron)",
+	    cmd_shares },
 	{ "files", "verify: every file has complete content that decrypts",
 	    cmd_files },
 	{ "uploads", "purge: drop chunked uploads idle for 24 hours",

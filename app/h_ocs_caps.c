@@ -12,7 +12,51 @@
 #include "http/http.h"
 #include "jx/jx.h"
 #include "ocs/ocs.h"
+#include "share/share.h"
 #include "version.h"
+
+/*
+ * files_sharing (§2.2): the policy in force.  Links: password enforced and
+ * expiry on by default (GDPR Art. 25), public upload off unless allowed;
+ * internal (user/group) shares expire too; resharing allowed.
+ */
+static json_t *
+sharing_caps(const struct share_policy *p)
+{
+	json_t	*pub = json_object(), *pw, *exp, *expi;
+
+	pw = json_pack("{s:b,s:b}", "enforced", p->link_password_enforced,
+	    "askForOptionalPassword", 0);
+	exp = json_pack("{s:b,s:I,s:b}", "enabled", 1, "days",
+	    (json_int_t)p->link_default_days, "enforced",
+	    p->link_expiry_enforced);
+	expi = json_pack("{s:b,s:I,s:b}", "enabled", 1, "days",
+	    (json_int_t)p->internal_default_days, "enforced",
+	    p->internal_expiry_enforced);
+	json_object_set_new(pub, "enabled", json_true());
+	json_object_set_new(pub, "password", pw);
+	json_object_set_new(pub, "expire_date", exp);
+	json_object_set_new(pub, "multiple_links", json_true());
+	json_object_set_new(pub, "expire_date_internal", expi);
+	json_object_set_new(pub, "expire_date_remote", json_pack("{s:b}",
+	    "enabled", 0));
+	json_object_set_new(pub, "send_mail", json_false());
+	json_object_set_new(pub, "upload", json_boolean(p->link_upload_allowed));
+	json_object_set_new(pub, "upload_files_drop",
+	    json_boolean(p->link_upload_allowed));
+	json_object_set_new(pub, "custom_tokens", json_false());
+	return json_pack("{s:b,s:o,s:b,s:{s:b,s:{s:b}},s:b,s:{s:b,s:{s:b}},"
+	    "s:i,s:b,s:{s:b,s:b,s:{s:b},s:{s:b}},s:{s:i,s:b,s:b}}",
+	    "api_enabled", 1, "public", pub, "resharing", 1,
+	    "user", "send_mail", 0, "expire_date", "enabled", 1,
+	    "group_sharing", 1,
+	    "group", "enabled", 1, "expire_date", "enabled", 1,
+	    "default_permissions", 31, "exclude_reshare_from_edit", 0,
+	    "federation", "outgoing", 0, "incoming", 0, "expire_date",
+	    "enabled", 0, "expire_date_supported", "enabled", 0,
+	    "sharee", "minSearchStringLength", 0, "query_lookup_default", 0,
+	    "always_show_unique", 1);
+}
 
 /*
  * The capability blocks refx implements.  Each later feature adds its block
@@ -48,6 +92,16 @@ capabilities(struct ctx *c)
 	    "windows_compatible_filenames", 0,
 	    "undelete", 0, "versioning", 0, "version_labeling", 0,
 	    "version_deletion", 0));
+
+	{
+		struct share_policy	 p;
+
+		if (share_policy(c, &p) == ERR_OK)
+			json_object_set_new(caps, "files_sharing",
+			    sharing_caps(&p));
+		else
+			err_clear(c);
+	}
 
 	theming = json_object();
 	json_object_set_new(theming, "name", jx_str(c->conf->instance_name));

@@ -1,0 +1,517 @@
+# SPDX-License-Identifier: AGPL-3.0-or-later
+"""Issue 5: the files_sharing API, group shares to clinics, links with
+passwords and expiry, public WebDAV, access at request time."""
+import calendar
+import concurrent.futures
+import json
+import re
+import time
+import urllib.parse
+
+import pytest
+import requests
+
+from conftest import fresh_ip, hidden
+
+API = "/ocs/v2.php/apps/files_sharing/api/v1/shares"
+FIELDS = ["id", "share_type", "uid_owner", "displayname_owner", "permissions",
+          "can_edit", "can_delete", "stime", "parent", "expiration", "token",
+          "uid_file_owner", "note", "label", "displayname_file_owner", "path",
+          "item_type", "item_permissions", "is-mount-root", "mount-type",
+          "mimetype", "has_preview", "storage_id", "storage", "item_source",
+          "file_source", "file_parent", "file_target", "item_size",
+          "item_mtime"]
+
+
+class User:
+    def __init__(self, stack, accounts, prefix, roles=(), groups=()):
+        self.stack = stack
+        self.uid, self.pw, self.ap = accounts.user(prefix, roles=roles,
+                                                   groups=groups)
+        self.s = requests.Session()
+        self.s.auth = (self.uid, self.ap)
+        self.s.headers["OCS-APIRequest"] = "true"
+        self.s.headers["X-Forwarded-For"] = fresh_ip()
+
+    def dav(self, method, path, **kw):
+        return self.s.request(method, self.stack.url + "/remote.php/dav/files/"
+                              + self.uid + "/" + urllib.parse.quote(path),
+                              **kw)
+
+    def ocs(self, method, path="", v=2, **kw):
+        return self.s.request(method, self.stack.url +
+                              "/ocs/v%d.php/apps/files_sharing/api/v1/shares"
+                              % v + path, params={"format": "json"}, **kw)
+
+    def share(self, **form):
+        r = self.ocs("POST", data=form)
+        return r, r.json()["ocs"]
+
+
+def at(accounts, utc):
+    """Move every worker's clock to a UTC instant 'YYYY-MM-DD HH:MM:SS'."""
+    target = calendar.timegm(time.strptime(utc, "%Y-%m-%d %H:%M:%S"))
+    accounts.set_clock(int(target - time.time()))
+
+
+@pytest.fixture
+def clock(accounts):
+    yield accounts
+    accounts.set_clock(0)
+
+
+@pytest.fixture
+def staff(stack, accounts):
+    u = User(stack, accounts, "stf", roles=["staff"])
+    u.dav("MKCOL", "Reports")
+    assert u.dav("PUT", "Reports/report.pdf", data=b"%PDF-1.4 report").\
+        status_code == 201
+    u.dav("MKCOL", "Reports/folder")
+    return u
+
+
+@pytest.fixture
+def clinic(stack, accounts):
+    gid = accounts.clinic("kl")
+    members = [User(stack, accounts, "m", groups=[gid]) for _ in range(2)]
+    return gid, members
+
+
+def link(staff, **extra):
+    form = {"path": "/Reports/report.pdf", "shareType": "3",
+            "password": "Link-password-1"}
+    form.update(extra)
+    r, o = staff.share(**form)
+    assert r.status_code == 200, o
+    return o["data"]
+
+
+def public_get(stack, token, pw="Link-password-1"):
+    return requests.get(stack.url + "/public.php/dav/files/%s/" % token,
+                        auth=("anonymous", pw),
+                        headers={"X-Forwarded-For": fresh_ip()})
+
+
+# ------------------------------------------------------------ done-when
+
+def test_group_share_link_and_listing(stack, staff, clinic, clock):
+    gid, (m1, m2) = clinic
+    r, o = staff.share(path="/Reports/report.pdf", shareType="1",
+                       shareWith=gid, permissions="1")
+    assert r.status_code == 200
+    g = o["data"]
+    assert (g["share_type"], g["permissions"], g["share_with"]) == (1, 1, gid)
+    assert g["item_permissions"] == 27 and g["mail_send"] == 1
+    # a clinic member reads it over WebDAV, mounted in their root
+    r = m1.dav("GET", "report.pdf")
+    assert (r.status_code, r.content) == (200, b"%PDF-1.4 report")
+    r = m1.dav("PROPFIND", "", headers={"Depth": "1"})
+    assert "<oc:permissions>SGDNV</oc:permissions>" in r.text
+    # a link with password, expiring today
+    at(clock, "2026-06-10 10:00:00")
+    l = link(staff, expireDate="2026-06-10")
+    assert l["expiration"] == "2026-06-10 23:59:59"
+    assert len(l["token"]) == 24 and l["url"] == stack.url + "/s/" + \
+        l["token"]
+    assert (l["password"], l["share_with"]) == ("redacted", "redacted")
+    assert public_get(stack, l["token"]).content == b"%PDF-1.4 report"
+    at(clock, "2026-06-10 21:59:00")   # 23:59 in Berlin (CEST)
+    assert public_get(stack, l["token"]).status_code == 200
+    at(clock, "2026-06-10 22:00:30")   # past midnight in Berlin
+    assert public_get(stack, l["token"]).status_code == 404
+    clock.set_clock(0)
+    # the client's listing: every §3.9 field with its type
+    r = staff.ocs("GET")
+    lst = r.json()["ocs"]["data"]
+    mine = [x for x in lst if x["id"] == g["id"]]
+    assert len(mine) == 1
+    for x in mine:
+        assert list(x)[:len(FIELDS)] == FIELDS
+        assert isinstance(x["id"], str) and isinstance(x["stime"], int)
+        assert x["attributes"] is None and x["hide_download"] == 0
+        assert x["mail_send"] == 0
+    g2 = staff.ocs("GET", "/%s" % g["id"]).json()["ocs"]["data"]
+    assert isinstance(g2, list) and len(g2) == 1 and g2[0]["id"] == g["id"]
+
+
+def test_shared_with_me_and_recipient_rules(stack, staff, clinic):
+    gid, (m1, m2) = clinic
+    r, o = staff.share(path="/Reports/report.pdf", shareType="1",
+                       shareWith=gid)
+    sid = o["data"]["id"]
+    mine = m1.ocs("GET", params=None) if False else None
+    r = m1.s.get(stack.url + API, params={"format": "json",
+                                          "shared_with_me": "true"})
+    d = [x for x in r.json()["ocs"]["data"] if x["id"] == sid]
+    assert len(d) == 1
+    x = d[0]
+    assert (x["path"], x["is-mount-root"], x["mount-type"],
+            x["can_edit"], x["item_permissions"]) == \
+        ("/report.pdf", True, "shared", False, 27 | 8 if False else
+         x["permissions"] | 8)
+    assert x["storage_id"] == "shared::/report.pdf"
+    r = m1.ocs("GET", "/" + sid)
+    assert r.status_code == 200
+    r = m1.ocs("PUT", "/" + sid, data={"note": "x"})
+    assert (r.status_code, r.json()["ocs"]["meta"]["message"]) == \
+        (403, "You are not allowed to edit incoming shares")
+    r = staff.ocs("PUT", "/" + sid, data={})
+    assert (r.status_code, r.json()["ocs"]["meta"]["message"]) == \
+        (400, "Wrong or no update parameter given")
+    # duplicate group share: the existing one comes back
+    r, o = staff.share(path="/Reports/report.pdf", shareType="1",
+                       shareWith=gid)
+    assert (r.status_code, o["data"]["id"]) == (200, sid)
+
+
+def test_create_failure_matrix(stack, staff, accounts):
+    other = User(stack, accounts, "oth", roles=["staff"])
+    other.dav("PUT", "theirs.pdf", data=b"x")
+    cases = [
+        ({"path": "/Reports/report.pdf", "shareType": "2",
+          "shareWith": "x"}, 400, 400, "Unknown share type"),
+        ({"path": "/Reports/report.pdf", "shareType": "4",
+          "shareWith": "a@b.c"}, 403, 403, None),
+        ({"shareType": "3"}, 404, 404,
+         "Please specify a file or folder path"),
+        ({"path": "/nope.pdf", "shareType": "3"}, 404, 404,
+         "Wrong path, file/folder does not exist"),
+        ({"path": "/theirs.pdf", "shareType": "3"}, 404, 404,
+         "Wrong path, file/folder does not exist"),
+        ({"path": "/../%s/theirs.pdf" % other.uid, "shareType": "3"}, 404,
+         404, "Wrong path, file/folder does not exist"),
+        ({"path": "/Reports/report.pdf", "shareType": "0",
+          "shareWith": "nobody-here"}, 404, 404,
+         "Please specify a valid account to share with"),
+        ({"path": "/Reports/report.pdf", "shareType": "0",
+          "shareWith": staff.uid}, 403, 403, "Cannot share with yourself"),
+        ({"path": "/Reports/report.pdf", "shareType": "1",
+          "shareWith": "no-group"}, 404, 404, "Please specify a valid group"),
+        ({"path": "/Reports/report.pdf", "shareType": "3"}, 403, 403,
+         "Passwords are enforced for link and mail shares"),
+        ({"path": "/Reports/report.pdf", "shareType": "3",
+          "password": "short"}, 400, 400,
+         "Password needs to be at least 10 characters long"),
+        ({"path": "/Reports/report.pdf", "shareType": "3",
+          "password": "Link-password-1", "label": "x" * 256}, 400, 400,
+         "Maximum label length is 255"),
+        ({"path": "/Reports/report.pdf", "shareType": "3",
+          "password": "Link-password-1", "attributes": "{bad"}, 400, 400,
+         'Invalid share attributes provided: "{bad"'),
+        ({"path": "/Reports/report.pdf", "shareType": "0",
+          "shareWith": other.uid, "permissions": "32"}, 400, 400,
+         "Invalid permissions"),
+        ({"path": "/Reports/report.pdf", "shareType": "0",
+          "shareWith": other.uid, "permissions": "-1"}, 400, 400,
+         "Invalid permissions"),
+        ({"path": "/Reports/report.pdf", "shareType": "3",
+          "password": "Link-password-1", "permissions": "0"}, 400, 400,
+         "Share must at least have READ or CREATE permissions"),
+        ({"path": "/Reports/folder", "shareType": "3",
+          "password": "Link-password-1", "permissions": "4"}, 403, 403,
+         "Public upload disabled by the administrator"),
+        ({"path": "/", "shareType": "3", "password": "Link-password-1"},
+         403, 403, "You cannot share your root folder"),
+        ({"path": "/Reports/report.pdf", "shareType": "3",
+          "password": "Link-password-1", "expireDate": "2000-01-01"},
+         404, 404, "Expiration date is in the past"),
+        ({"path": "/Reports/report.pdf", "shareType": "3",
+          "password": "Link-password-1", "expireDate": "tomorrowish"},
+         404, 404, "Invalid date. Format must be YYYY-MM-DD"),
+    ]
+    for form, h2, code, msg in cases:
+        for v in (2, 1):
+            r = staff.ocs("POST", v=v, data=form)
+            meta = r.json()["ocs"]["meta"]
+            assert meta["statuscode"] == code, (form, meta)
+            assert r.status_code == (h2 if v == 2 else 200), form
+            if msg:
+                assert meta["message"] == msg
+
+
+def test_permission_rules(stack, staff, accounts, clock):
+    other = User(stack, accounts, "rcp", roles=["staff"])
+    r, o = staff.share(path="/Reports/report.pdf", shareType="0",
+                       shareWith=other.uid, permissions="31")
+    assert o["data"]["permissions"] == 19     # file: no CREATE/DELETE
+    r, o = staff.share(path="/Reports/folder", shareType="0",
+                       shareWith=other.uid, permissions="0")
+    assert o["data"]["permissions"] == 1      # READ forced
+    l = link(staff)
+    assert l["permissions"] == 17
+    accounts.admin("settings", "set", "sharing.link.upload_allowed", "1")
+    try:
+        r, o = staff.share(path="/Reports/folder", shareType="3",
+                           password="Link-password-1", publicUpload="true")
+        assert o["data"]["permissions"] == 31
+        r, o = staff.share(path="/Reports/folder", shareType="3",
+                           password="Link-password-1", permissions="4")
+        drop = o["data"]
+        assert drop["permissions"] == 4
+        pub = stack.url + "/public.php/dav/files/%s/" % drop["token"]
+        a = ("anonymous", "Link-password-1")
+        assert requests.put(pub + "in.pdf", data=b"up", auth=a).\
+            status_code == 201
+        r = requests.request("PROPFIND", pub, auth=a)
+        assert r.status_code == 405
+        assert staff.dav("GET", "Reports/folder/in.pdf").content == b"up"
+    finally:
+        accounts.admin("settings", "set", "sharing.link.upload_allowed", "0")
+    # resharing never grants more than the resharer has
+    staff.dav("MKCOL", "Reports/folder2")
+    r, o = staff.share(path="/Reports/folder2", shareType="0",
+                       shareWith=other.uid, permissions="17")
+    assert o["data"]["permissions"] == 17
+    r, o = other.share(path="/folder2", shareType="3",
+                       password="Link-password-1", permissions="1")
+    assert r.status_code == 200 and o["data"]["permissions"] == 17
+    r, o = other.share(path="/folder2", shareType="0", shareWith=staff.uid,
+                       permissions="3")
+    assert (r.status_code, o["meta"]["message"]) == \
+        (404, "Cannot increase permissions of folder2")
+    # without the SHARE bit there is nothing to reshare
+    r, o = other.share(path="/folder", shareType="3",
+                       password="Link-password-1")
+    assert (r.status_code, o["meta"]["message"]) == \
+        (404, "You are not allowed to share folder")
+
+
+def test_expiry_policy_defaults_and_max(stack, staff, clock):
+    at(clock, "2026-01-15 09:00:00")
+    l = link(staff)
+    assert l["expiration"] == "2026-01-22 23:59:59"       # default 7 days
+    l = link(staff, expireDate="")
+    assert l["expiration"] == "2026-01-22 23:59:59"       # enforced
+    r, o = staff.share(path="/Reports/report.pdf", shareType="3",
+                       password="Link-password-1", expireDate="2026-02-15")
+    assert (r.status_code, o["meta"]["message"]) == \
+        (404, "Cannot set expiration date more than 30 days in the future")
+    l = link(staff, expireDate="2026-02-14")
+    sid = l["id"]
+    # removing or breaking the date on update
+    r = staff.ocs("PUT", "/" + sid, data={"expireDate": ""})
+    assert (r.status_code, r.json()["ocs"]["meta"]["message"]) == \
+        (400, "Failed to update share.")
+    r = staff.ocs("PUT", "/" + sid, data={"expireDate": "2026-13-01"})
+    assert (r.status_code, r.json()["ocs"]["meta"]["message"]) == \
+        (400, "Invalid date. Format must be YYYY-MM-DD")
+    # the maximum counts from creation, not from today
+    at(clock, "2026-02-04 09:00:00")
+    r = staff.ocs("PUT", "/" + sid, data={"expireDate": "2026-02-15"})
+    assert (r.status_code, r.json()["ocs"]["meta"]["message"]) == \
+        (404, "Cannot set expiration date more than 30 days in the future")
+    r = staff.ocs("PUT", "/" + sid, data={"expireDate": "2026-02-10"})
+    assert r.json()["ocs"]["data"]["expiration"] == "2026-02-10 23:59:59"
+    # internal shares: default 90 days
+    at(clock, "2026-01-15 09:00:00")
+    r, o = staff.share(path="/Reports/folder", shareType="1",
+                       shareWith=stack.psql("SELECT gid FROM groups WHERE "
+                                            "kind = 'referrer' LIMIT 1"))
+    assert o["data"]["expiration"] == "2026-04-15 23:59:59"
+
+
+EXPIRY = [
+    # (zone of the caller, clock UTC, expireDate, accepted?, still valid at,
+    #  gone at)
+    ("Europe/Berlin", "2026-01-14 23:30:00", "2026-01-15", True,
+     "2026-01-15 22:59:00", "2026-01-15 23:00:30"),      # 00:30 winter
+    ("Europe/Berlin", "2026-01-14 23:30:00", "2026-01-14", False, None, None),
+    ("Europe/Berlin", "2026-01-15 22:30:00", "2026-01-15", True,
+     "2026-01-15 22:59:00", "2026-01-15 23:00:30"),      # 23:30 winter
+    ("Europe/Berlin", "2026-07-14 22:30:00", "2026-07-15", True,
+     "2026-07-15 21:59:00", "2026-07-15 22:00:30"),      # 00:30 summer
+    ("Europe/Berlin", "2026-07-15 21:30:00", "2026-07-15", True,
+     "2026-07-15 21:59:00", "2026-07-15 22:00:30"),      # 23:30 summer
+    ("America/New_York", "2026-01-15 03:00:00", "2026-01-14", True,
+     "2026-01-15 04:59:00", "2026-01-15 05:00:30"),      # UTC-5
+    ("Etc/GMT-12", "2026-01-15 11:30:00", "2026-01-15", True,
+     "2026-01-15 11:59:00", "2026-01-15 12:00:30"),      # UTC+12
+    ("Etc/GMT-12", "2026-01-15 12:30:00", "2026-01-15", False, None, None),
+    ("Europe/Berlin", "2026-03-29 00:30:00", "2026-03-29", True,
+     "2026-03-29 21:59:00", "2026-03-29 22:00:30"),      # DST begins
+    ("Europe/Berlin", "2026-10-25 00:30:00", "2026-10-25", True,
+     "2026-10-25 22:59:00", "2026-10-25 23:00:30"),      # DST ends
+    ("Europe/Berlin", "2028-02-28 11:00:00", "2028-02-29", True,
+     "2028-02-29 22:59:00", "2028-02-29 23:00:30"),      # Feb 29
+]
+
+
+@pytest.mark.parametrize("zone,now,date,ok,valid,gone", EXPIRY)
+def test_expiry_matrix(stack, staff, clock, accounts, zone, now, date, ok,
+                       valid, gone):
+    if zone != "Europe/Berlin":
+        adm_uid, _, adm_ap = accounts.user("tzadm", roles=["admin"])
+        r = requests.put(stack.url + "/ocs/v2.php/cloud/users/%s?format=json"
+                         % staff.uid, auth=(adm_uid, adm_ap),
+                         data={"key": "timezone", "value": zone},
+                         headers={"OCS-APIRequest": "true"})
+        assert r.status_code == 200, r.text
+    at(clock, now)
+    r, o = staff.share(path="/Reports/report.pdf", shareType="3",
+                       password="Link-password-1", expireDate=date)
+    if not ok:
+        assert (r.status_code, o["meta"]["message"]) == \
+            (404, "Expiration date is in the past")
+        return
+    assert r.status_code == 200, o
+    assert o["data"]["expiration"] == date + " 23:59:59"
+    tok = o["data"]["token"]
+    at(clock, valid)
+    assert public_get(stack, tok).status_code == 200
+    at(clock, gone)
+    assert public_get(stack, tok).status_code == 404
+    assert requests.get(stack.url + "/s/" + tok).status_code == 404
+    assert staff.ocs("GET", "/" + o["data"]["id"]).status_code == 404
+    # the sweeper marks it; the row stays as evidence
+    r = accounts.admin("shares", "expire")
+    assert re.fullmatch(r"\d+ expired shares? ended\n", r.stdout)
+    assert stack.psql("SELECT end_reason FROM shares WHERE id = %s" %
+                      o["data"]["id"]) == "expired"
+
+
+def test_feb29_invalid_in_common_year(staff, clock):
+    at(clock, "2027-02-20 10:00:00")
+    r, o = staff.share(path="/Reports/report.pdf", shareType="3",
+                       password="Link-password-1", expireDate="2027-02-29")
+    assert (r.status_code, o["meta"]["message"]) == \
+        (404, "Invalid date. Format must be YYYY-MM-DD")
+
+
+def test_links_password_flow_sessions_and_revocation(stack, staff):
+    l = link(staff)
+    tok, sid = l["token"], l["id"]
+    b = requests.Session()
+    r = b.get(stack.url + "/s/" + tok)
+    assert r.url == stack.url + "/s/%s/authenticate/showShare" % tok
+    assert "report.pdf" not in r.text           # nothing before the password
+    r = b.post(r.url, data={"password": "wrong-password!",
+                            "requesttoken": hidden(r.text, "requesttoken")})
+    assert r.status_code == 200 and "The password is wrong" in r.text
+    r = b.post(r.url, data={"password": "Link-password-1",
+                            "requesttoken": hidden(r.text, "requesttoken")})
+    assert r.url == stack.url + "/s/" + tok
+    assert 'id="file-name">report.pdf<' in r.text
+    d = b.get(stack.url + "/s/%s/download" % tok)
+    assert d.content == b"%PDF-1.4 report"
+    assert d.headers["Cache-Control"] == "no-store"
+    # a new password ends the session
+    staff.ocs("PUT", "/" + sid, data={"password": "Another-password-2"})
+    r = b.get(stack.url + "/s/" + tok, allow_redirects=False)
+    assert r.status_code == 303
+    assert public_get(stack, tok, "Another-password-2").status_code == 200
+    # revocation: the next request fails, whatever the session
+    r = b.post(stack.url + "/s/%s/authenticate/showShare" % tok, data={
+        "password": "Another-password-2", "requesttoken": hidden(
+            b.get(stack.url + "/s/%s/authenticate/showShare" % tok).text,
+            "requesttoken")})
+    assert r.status_code == 200
+    assert staff.ocs("DELETE", "/" + sid).status_code == 200
+    gone = b.get(stack.url + "/s/" + tok)
+    unknown = b.get(stack.url + "/s/" + "Q" * 24)
+    assert gone.status_code == unknown.status_code == 404
+    assert gone.text == unknown.text
+    assert public_get(stack, tok, "Another-password-2").status_code == 404
+    assert stack.psql("SELECT end_reason FROM shares WHERE id = %s" % sid) \
+        == "deleted"
+
+
+def test_legacy_public_webdav_and_challenge(stack, staff):
+    l = link(staff)
+    r = requests.get(stack.url + "/public.php/webdav/",
+                     auth=(l["token"], "Link-password-1"))
+    assert r.content == b"%PDF-1.4 report"
+    r = requests.get(stack.url + "/public.php/dav/files/%s/" % l["token"])
+    assert r.status_code == 401
+    assert r.headers["WWW-Authenticate"] == 'Basic realm="refx", charset="UTF-8"'
+    r = requests.request("PROPFIND", stack.url + "/public.php/dav/files/%s/"
+                         % l["token"], auth=("x", "Link-password-1"),
+                         headers={"Depth": "0"})
+    assert r.status_code == 207
+    assert "<oc:permissions>G</oc:permissions>" in r.text  # no S, no R
+
+
+def test_wrong_link_password_throttled_per_link(stack, staff):
+    l = link(staff)
+    url = stack.url + "/public.php/dav/files/%s/" % l["token"]
+    for i in range(11):
+        r = requests.get(url, auth=("a", "wrong-%d" % i),
+                         headers={"X-Forwarded-For": fresh_ip()})
+        assert r.status_code == 401
+    r = requests.get(url, auth=("a", "Link-password-1"),
+                     headers={"X-Forwarded-For": fresh_ip()})
+    assert r.status_code == 429
+    n = stack.psql("SELECT count(*) FROM audit_events WHERE action = "
+                   "'auth.link.failed' AND object_id = '%s'" % l["id"])
+    assert n == "11"
+
+
+def test_download_limit_race(stack, staff):
+    l = link(staff, download_limit="1")
+
+    def get(_):
+        return public_get(stack, l["token"]).status_code
+    with concurrent.futures.ThreadPoolExecutor(6) as ex:
+        codes = sorted(ex.map(get, range(6)))
+    assert codes == [200, 404, 404, 404, 404, 404]
+    assert stack.psql("SELECT end_reason FROM shares WHERE id = %s" %
+                      l["id"]) == "download_limit"
+
+
+def test_membership_checked_at_access_time(stack, staff, clinic, accounts):
+    gid, (m1, m2) = clinic
+    staff.share(path="/Reports/report.pdf", shareType="1", shareWith=gid)
+    assert m1.dav("PROPFIND", "", headers={"Depth": "1"}).text.count(
+        "report.pdf") == 1
+    assert m2.dav("GET", "report.pdf").status_code == 200
+    adm_uid, _, adm_ap = accounts.user("gadm", roles=["admin"])
+    r = requests.delete(stack.url + "/ocs/v2.php/cloud/users/%s/groups"
+                        "?format=json" % m1.uid, auth=(adm_uid, adm_ap),
+                        data={"groupid": gid},
+                        headers={"OCS-APIRequest": "true"})
+    assert r.status_code == 200
+    assert m1.dav("GET", "report.pdf").status_code == 404
+    assert "report.pdf" not in m1.dav("PROPFIND", "",
+                                      headers={"Depth": "1"}).text
+    assert m2.dav("GET", "report.pdf").status_code == 200
+    # deleting the group ends it for everyone; a new group of that name
+    # inherits nothing
+    requests.delete(stack.url + "/ocs/v2.php/cloud/groups/%s?format=json" %
+                    gid, auth=(adm_uid, adm_ap),
+                    headers={"OCS-APIRequest": "true"})
+    assert m2.dav("GET", "report.pdf").status_code == 404
+    accounts.admin("clinic", "add", gid, "--name", "Neu", "--bsnr",
+                   "555555555")
+    accounts.admin("group", "adduser", gid, m2.uid)
+    assert m2.dav("GET", "report.pdf").status_code == 404
+
+
+def test_share_audit_rows(stack, staff, clinic):
+    gid, _ = clinic
+    r, o = staff.share(path="/Reports/report.pdf", shareType="1",
+                       shareWith=gid, permissions="1")
+    sid = o["data"]["id"]
+    staff.ocs("PUT", "/" + sid, data={"permissions": "3"})
+    staff.ocs("DELETE", "/" + sid)
+    rows = stack.psql("SELECT action || ' ' || details::text FROM "
+                      "audit_events WHERE object_type = 'share' AND "
+                      "object_id = '%s' ORDER BY id" % sid).splitlines()
+    assert [x.split(" ")[0] for x in rows] == ["share.create", "share.update",
+                                             "share.delete"]
+    created = json.loads(rows[0].split(" ", 1)[1])
+    assert created["share_type"] == 1 and created["permissions"] == 1
+    assert created["password"] is False
+    upd = json.loads(rows[1].split(" ", 1)[1])
+    assert (upd["old"]["permissions"], upd["new"]["permissions"]) == (1, 3)
+
+
+def test_capabilities_advertise_policy(stack):
+    r = requests.get(stack.url + "/ocs/v2.php/cloud/capabilities?format=json",
+                     headers={"OCS-APIRequest": "true"})
+    fs = r.json()["ocs"]["data"]["capabilities"]["files_sharing"]
+    assert fs["public"]["password"]["enforced"] is True
+    assert fs["public"]["expire_date"] == {"enabled": True, "days": 7,
+                                           "enforced": True}
+    assert fs["public"]["expire_date_internal"] == {"enabled": True,
+                                                    "days": 90,
+                                                    "enforced": True}
+    assert fs["public"]["upload"] is False
