@@ -5,7 +5,7 @@
 BUILD	?= debug
 CC	?= cc
 PKGS	:= fcgi libpq jansson libcrypto libxml-2.0 inih libargon2 liboath \
-	   libqrencode libutf8proc
+	   libqrencode libutf8proc libcurl
 
 ifeq ($(BUILD),debug)
 BINDIR	:= build

@@ -4,7 +4,11 @@
  * configuration as the worker (-c FILE, REFX_* overrides).  Exit status: 0
  * success, 1 failure (message on stderr), 2 usage error.
  */
+#define _DEFAULT_SOURCE
+#include <curl/curl.h>
 #include <getopt.h>
+#include <signal.h>
+#include <unistd.h>
 #include <liboath/oath.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -24,6 +28,8 @@
 #include "db/db.h"
 #include "settings/settings.h"
 #include "share/share.h"
+#include "report/report.h"
+#include "notify/notify.h"
 #include "version.h"
 
 struct cmd {
@@ -397,7 +403,81 @@ cmd_shares(const struct conf *conf, const char *pw, int argc, char **argv)
 	return 0;
 }
 
+static int
+cmd_purge(const struct conf *conf, const char *pw, int argc, char **argv)
+{
+	struct ctx	 c;
+	int64_t		 n = 0;
+	int		 e;
+
+	(void)argv;
+	if (argc != 1) {
+		fprintf(stderr, "usage: refx-admin purge\n");
+		return 2;
+	}
+	if (cli_open(&c, conf, pw) != 0)
+		return 1;
+	e = report_purge(&c, &n);
+	if (cli_close(&c, e) != 0)
+		return 1;
+	printf("%lld report%s past retention purged (content deleted, shares "
+	    "ended, tombstones kept)\n", (long long)n, n == 1 ? "" : "s");
+	return 0;
+}
+
+static volatile sig_atomic_t	 stop_loop;
+
+static void
+on_term(int sig)
+{
+	(void)sig;
+	stop_loop = 1;
+}
+
+static int
+cmd_mail(const struct conf *conf, const char *pw, int argc, char **argv)
+{
+	bool	 loop = argc > 2 && strcmp(argv[2], "--loop") == 0;
+	int	 rc = 0;
+
+	if (argc < 2 || strcmp(argv[1], "send") != 0) {
+		fprintf(stderr, "usage: refx-admin mail send [--loop]\n");
+		return 2;
+	}
+	signal(SIGTERM, on_term);
+	signal(SIGINT, on_term);
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	do {
+		struct ctx	 c;
+		int		 sent = 0, failed = 0, e;
+
+		if (cli_open(&c, conf, pw) != 0) {
+			rc = 1;
+			if (!loop)
+				break;
+			sleep(5);
+			continue;
+		}
+		db_tx_rollback(&c);	/* the sender manages its transactions */
+		e = notify_send_due(&c, &sent, &failed);
+		if (e == ERR_OK)
+			e = db_tx_begin(&c);	/* cli_close commits one */
+		rc = cli_close(&c, e);
+		if (!loop || sent || failed)
+			printf("%d sent, %d failed\n", sent, failed);
+		fflush(stdout);
+		for (int i = 0; loop && i < 20 && !stop_loop; i++)
+			usleep(100000);
+	} while (loop && !stop_loop);
+	curl_global_cleanup();
+	return rc;
+}
+
 static const struct cmd cmds[] = {
+	{ "purge", "remove report content past retention (safe from cron)",
+	    cmd_purge },
+	{ "mail", "send [--loop]: deliver queued notification e-mail",
+	    cmd_mail },
 	{ "shares", "expire: end shares whose expiry passed (safe from cron)",
 	    cmd_shares },
 	{ "files", "verify: every file has complete content that decrypts",

@@ -115,6 +115,31 @@ int h_link_auth_submit(struct ctx *c);
 int h_link_download(struct ctx *c);
 int h_public_dav(struct ctx *c);
 
+/* h_referrals.c: the referral API */
+int h_report_ingest(struct ctx *c);
+int h_report_version(struct ctx *c);
+int h_reports_list(struct ctx *c);
+int h_report_get(struct ctx *c);
+int h_report_download(struct ctx *c);
+int h_report_read(struct ctx *c);
+int h_report_share(struct ctx *c);
+int h_patients_list(struct ctx *c);
+int h_patient_create(struct ctx *c);
+int h_patient_get(struct ctx *c);
+int h_consent_create(struct ctx *c);
+int h_consents_list(struct ctx *c);
+int h_consent_get(struct ctx *c);
+int h_consent_withdraw(struct ctx *c);
+int h_consent_confirmation(struct ctx *c);
+int h_mail_list(struct ctx *c);
+
+/* h_notifications.c */
+int h_notifications_list(struct ctx *c);
+int h_notification_get(struct ctx *c);
+int h_notification_delete(struct ctx *c);
+int h_notifications_delete_all(struct ctx *c);
+int h_notifications_exists(struct ctx *c);
+
 /* h_clinics.c */
 int h_clinics_list(struct ctx *c);
 int h_clinic_create(struct ctx *c);

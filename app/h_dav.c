@@ -32,6 +32,7 @@
 #include "http/http.h"
 #include "jx/jx.h"
 #include "settings/settings.h"
+#include "report/report.h"
 #include "share/share.h"
 
 #define IO_BYTES	(64 * 1024)
@@ -1098,6 +1099,9 @@ get(struct ctx *c, const struct davapp_target *t, bool head)
 			return davapp_fail(c, 404, "File not found");
 		}
 	}
+	if (!head && n.view_shared && (e = report_on_read(c, n.id,
+	    "download")) != ERR_OK)
+		return e;
 	if (!head && (e = audit_file_as(c, t, t->link_root ? "link.download" :
 	    "file.download", &n, json_pack("{s:b,s:I,s:I}", "via_share",
 	    n.view_shared, "from", (json_int_t)from, "to",
@@ -1192,6 +1196,10 @@ davapp_store(struct ctx *c, const struct davapp_target *t,
 		out.view_shared = true;
 		out.view_perms = parent.view_perms;
 	}
+	/* report content placed where a share reaches needs a basis */
+	if ((e = report_guard_location(c, &out)) != ERR_OK)
+		return e == ERR_FORBIDDEN ? davapp_fail(c, 403,
+		    err_public(c, e)) : e;
 	if ((e = audit_file_as(c, t, created ? "file.create" : "file.update",
 	    &out, json_pack("{s:I}", "size", (json_int_t)out.size))) != ERR_OK)
 		return e;
@@ -1430,6 +1438,9 @@ move_copy(struct ctx *c, const struct davapp_target *t, bool move)
 		return davapp_fail(c, 409, err_public(c, e));
 	if (e != ERR_OK)
 		return e;
+	if ((e = report_guard_location(c, &out)) != ERR_OK)
+		return e == ERR_FORBIDDEN ? davapp_fail(c, 403,
+		    err_public(c, e)) : e;
 	if ((e = audit_file(c, move ? "file.move" : "file.copy", &out,
 	    json_pack("{s:I}", "from", (json_int_t)src.id))) != ERR_OK)
 		return e;

@@ -103,6 +103,10 @@ capabilities(struct ctx *c)
 			err_clear(c);
 	}
 
+	json_object_set_new(caps, "notifications", json_pack("{s:[sssss],"
+	    "s:[]}", "ocs-endpoints", "list", "get", "delete", "delete-all",
+	    "exists", "push"));
+
 	theming = json_object();
 	json_object_set_new(theming, "name", jx_str(c->conf->instance_name));
 	json_object_set_new(theming, "productName", json_string(

@@ -173,7 +173,7 @@ h_prov_users_list(struct ctx *c)
 	 * sub-admin: members of their groups; anyone else: nobody.
 	 */
 	e = db_query(c, &r, "SELECT u.uid FROM users u WHERE u.deleted_at IS "
-	    "NULL AND ($1 OR ($2 AND NOT EXISTS (SELECT 1 FROM user_roles x "
+	    "NULL AND NOT u.system AND ($1 OR ($2 AND NOT EXISTS (SELECT 1 FROM user_roles x "
 	    "WHERE x.user_id = u.id AND x.role <> 'referrer')) OR ($3 AND "
 	    "EXISTS (SELECT 1 FROM group_members m JOIN group_subadmins s ON "
 	    "s.group_id = m.group_id WHERE m.user_id = u.id AND s.user_id = "

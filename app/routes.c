@@ -13,6 +13,8 @@
 #define GET_HEAD	(HTTP_GET | HTTP_HEAD)
 #define FORM_MAX	65536		/* small forms and OCS parameters */
 #define MGMT		(ROLE_ADMIN | ROLE_MANAGER)
+#define PRACTICE	(ROLE_MANAGER | ROLE_STAFF)
+#define INGEST_MAX	((int64_t)64 * 1024 * 1024)	/* + ingest.max_bytes */
 #define DAV_METHODS	(HTTP_GET | HTTP_HEAD | HTTP_PUT | HTTP_DELETE | \
 			 HTTP_OPTIONS | HTTP_PROPFIND | HTTP_PROPPATCH | \
 			 HTTP_MKCOL | HTTP_MOVE | HTTP_COPY | HTTP_PATCH | \
@@ -153,6 +155,56 @@ const struct route app_routes[] = {
 	    h_share_update, AUTH_USER, FORM_MAX, ROUTE_TX, 0 },
 	{ HTTP_DELETE, ROUTE_OCS, "/apps/files_sharing/api/v1/shares/{id}",
 	    h_share_delete, AUTH_USER, FORM_MAX, ROUTE_TX, 0 },
+
+	/* The referral workflow */
+	{ HTTP_POST, ROUTE_OCS, "/apps/referrals/api/v1/reports",
+	    h_report_ingest, AUTH_USER, INGEST_MAX, ROUTE_TX, PRACTICE },
+	{ GET_HEAD, ROUTE_OCS, "/apps/referrals/api/v1/reports",
+	    h_reports_list, AUTH_USER, 0, 0, 0 },
+	{ GET_HEAD, ROUTE_OCS, "/apps/referrals/api/v1/reports/{id}",
+	    h_report_get, AUTH_USER, 0, 0, 0 },
+	{ HTTP_POST, ROUTE_OCS, "/apps/referrals/api/v1/reports/{id}/versions",
+	    h_report_version, AUTH_USER, INGEST_MAX, ROUTE_TX, PRACTICE },
+	{ GET_HEAD, ROUTE_OCS,
+	    "/apps/referrals/api/v1/reports/{id}/versions/{version}/download",
+	    h_report_download, AUTH_USER, 0, 0, 0 },
+	{ HTTP_POST, ROUTE_OCS, "/apps/referrals/api/v1/reports/{id}/read",
+	    h_report_read, AUTH_USER, FORM_MAX, ROUTE_TX, 0 },
+	{ HTTP_POST, ROUTE_OCS, "/apps/referrals/api/v1/reports/{id}/shares",
+	    h_report_share, AUTH_USER, FORM_MAX, ROUTE_TX, PRACTICE },
+	{ GET_HEAD, ROUTE_OCS, "/apps/referrals/api/v1/patients",
+	    h_patients_list, AUTH_USER, 0, 0, PRACTICE },
+	{ HTTP_POST, ROUTE_OCS, "/apps/referrals/api/v1/patients",
+	    h_patient_create, AUTH_USER, FORM_MAX, ROUTE_TX, PRACTICE },
+	{ GET_HEAD, ROUTE_OCS, "/apps/referrals/api/v1/patients/{id}",
+	    h_patient_get, AUTH_USER, 0, 0, PRACTICE },
+	{ HTTP_POST, ROUTE_OCS, "/apps/referrals/api/v1/consents",
+	    h_consent_create, AUTH_USER, FORM_MAX, ROUTE_TX, PRACTICE },
+	{ GET_HEAD, ROUTE_OCS, "/apps/referrals/api/v1/consents",
+	    h_consents_list, AUTH_USER, 0, 0, PRACTICE },
+	{ GET_HEAD, ROUTE_OCS, "/apps/referrals/api/v1/consents/{id}",
+	    h_consent_get, AUTH_USER, 0, 0, PRACTICE },
+	{ HTTP_POST, ROUTE_OCS, "/apps/referrals/api/v1/consents/{id}/withdraw",
+	    h_consent_withdraw, AUTH_USER, FORM_MAX, ROUTE_TX, PRACTICE },
+	{ GET_HEAD, ROUTE_WEB, "/dashboard/consents/{id}/confirmation",
+	    h_consent_confirmation, AUTH_USER, 0, 0, PRACTICE },
+	{ GET_HEAD, ROUTE_OCS, "/apps/referrals/api/v1/mail",
+	    h_mail_list, AUTH_USER, 0, 0, MGMT },
+
+	/* Notifications (§9), v1 and v2 */
+	{ GET_HEAD, ROUTE_OCS, "/apps/notifications/api/{api}/notifications",
+	    h_notifications_list, AUTH_USER, 0, 0, 0 },
+	{ HTTP_DELETE, ROUTE_OCS, "/apps/notifications/api/{api}/notifications",
+	    h_notifications_delete_all, AUTH_USER, 0, ROUTE_TX, 0 },
+	{ HTTP_POST, ROUTE_OCS,
+	    "/apps/notifications/api/{api}/notifications/exists",
+	    h_notifications_exists, AUTH_USER, FORM_MAX, 0, 0 },
+	{ GET_HEAD, ROUTE_OCS,
+	    "/apps/notifications/api/{api}/notifications/{id}",
+	    h_notification_get, AUTH_USER, 0, 0, 0 },
+	{ HTTP_DELETE, ROUTE_OCS,
+	    "/apps/notifications/api/{api}/notifications/{id}",
+	    h_notification_delete, AUTH_USER, 0, ROUTE_TX, 0 },
 
 	/* Referrer clinics (group metadata) */
 	{ GET_HEAD, ROUTE_OCS, "/apps/referrals/api/v1/clinics",

@@ -15,7 +15,7 @@ PACKAGES=(
     libssl-dev libjansson-dev libxml2-dev libargon2-dev liboath-dev
     libcmocka-dev libcurl4-openssl-dev libqrencode-dev uuid-dev libinih-dev
     python3-pytest python3-requests curl ca-certificates libutf8proc-dev
-    litmus nextcloud-desktop-cmd rclone
+    litmus nextcloud-desktop-cmd rclone python3-aiosmtpd
 )
 
 for extra in "$@"; do

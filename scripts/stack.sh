@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The private refx stack: PostgreSQL 15, two refx-fcgi workers and nginx.
+# The private refx stack: PostgreSQL 15, two refx-fcgi workers, the mailer and nginx.
 #
 #   scripts/stack.sh start     start (idempotent), run migrations, print the URL
 #   scripts/stack.sh stop      stop exactly what start started; keeps the data
@@ -447,6 +447,48 @@ worker_stop_one() {
     [[ -z $RT ]] || rm -f "$(worker_sock "$i")"
 }
 
+# ---------------------------------------------------------------- mailer
+
+# The outgoing mail sender: "refx-admin mail send --loop" drains the
+# mail_queue table every 2 s ([mail] smtp_url; without a relay mail waits).
+mailer_pidfile() { echo "$VAR/run/refx-mailer.pid"; }
+mailer_log() { echo "$VAR/log/refx-mailer.log"; }
+mailer_pattern() { echo "refx-admin -c $VAR/refx.conf mail send --loop"; }
+mailer_running() { pidfile_alive "$(mailer_pidfile)" "$(mailer_pattern)"; }
+
+mailer_start() {
+    mailer_running && return 0
+    local pidf log
+    pidf=$(mailer_pidfile)
+    log=$(mailer_log)
+    rm -f "$pidf"
+    printf '=== %s stack.sh: starting mailer\n' "$(date '+%F %T')" >>"$log"
+    # shellcheck disable=SC2016 # $$ and $1 belong to the inner bash
+    env "${STACK_ENV_UNSET[@]}" setsid bash -c 'echo $$ >"$1" && shift && exec "$@"' \
+        refx-mailer "$pidf" "$BIN/refx-admin" -c "$VAR/refx.conf" mail send --loop \
+        </dev/null >>"$log" 2>&1 9>&- &
+    local deadline=$((SECONDS + 5))
+    until mailer_running; do
+        ((SECONDS < deadline)) || { warn "the mailer did not start; $log:"; tail -n 10 "$log" >&2; exit 1; }
+        sleep 0.05
+    done
+    msg "started the mailer"
+}
+
+mailer_stop() {
+    local pid
+    pid=$(pidfile_pid "$(mailer_pidfile)")
+    if pid_alive "$pid" "$(mailer_pattern)"; then
+        msg "stopping the mailer (pid $pid)"
+        kill -TERM "$pid" 2>/dev/null || true
+        if ! wait_gone "$pid" 100; then
+            kill -KILL "$pid" 2>/dev/null || true
+            wait_gone "$pid" 50 || true
+        fi
+    fi
+    rm -f "$(mailer_pidfile)"
+}
+
 # ---------------------------------------------------------------- nginx
 
 nginx_pid() { pidfile_pid "$NGX/nginx.pid"; }
@@ -562,7 +604,7 @@ wait_healthy() {
 }
 
 all_running() {
-    [[ -n $RT ]] && pg_running && worker_running 1 && worker_running 2 &&
+    [[ -n $RT ]] && pg_running && worker_running 1 && worker_running 2 && mailer_running &&
         [[ -S $(worker_sock 1) && -S $(worker_sock 2) ]] && nginx_running
 }
 
@@ -627,6 +669,7 @@ cmd_start() {
     run_migrations
     ensure_admin
     workers_start
+    mailer_start
     static_copy
     nginx_start
     wait_healthy
@@ -638,6 +681,7 @@ cmd_start() {
 do_stop() {
     local i leftovers=()
     nginx_stop
+    mailer_stop
     for i in 1 2; do
         worker_stop_one "$i"
     done
@@ -649,6 +693,8 @@ do_stop() {
         pid=$(pidfile_pid "$(worker_pidfile "$i")")
         [[ -z $pid ]] || ! proc_running "$pid" || leftovers+=("worker $i pid $pid")
     done
+    pid=$(pidfile_pid "$(mailer_pidfile)")
+    [[ -z $pid ]] || ! pid_alive "$pid" "$(mailer_pattern)" || leftovers+=("mailer pid $pid")
     if [[ -n $RT ]]; then
         local p
         for p in $(pgrep -f -- "nginx: .* -p $NGX/" || true) $(pgrep -f -- "-D $PGDATA( |$)" || true) \
@@ -671,7 +717,7 @@ cmd_stop() {
     fi
     take_lock
     load_rt || true
-    if ! worker_running 1 && ! worker_running 2 &&
+    if ! worker_running 1 && ! worker_running 2 && ! mailer_running &&
         { [[ -z $RT ]] || { ! pg_running && ! nginx_running; }; }; then
         msg "nothing running"
         return 0
@@ -721,6 +767,12 @@ cmd_status() {
             up=0
         fi
     done
+    if mailer_running; then
+        printf '  %-11s running  pid %-8s %s\n' mailer "$(pidfile_pid "$(mailer_pidfile)")" "$(mailer_log)"
+    else
+        printf '  %-11s stopped\n' mailer
+        up=0
+    fi
     if nginx_running; then
         printf '  %-11s running  pid %-8s http://127.0.0.1:%s/\n' nginx "$(nginx_pid)" "$port"
         local code

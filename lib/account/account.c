@@ -39,7 +39,7 @@ account_user_id(struct ctx *c, const char *uid, int64_t *id)
 	int		 e;
 
 	e = db_query(c, &r, "SELECT id FROM users WHERE lower(uid) = lower($1) "
-	    "AND deleted_at IS NULL", "s", uid);
+	    "AND deleted_at IS NULL AND NOT system", "s", uid);
 	if (e != ERR_OK)
 		return e;
 	if (db_rows_n(r) != 1 || db_get_int64(r, 0, 0, 1, INT64_MAX, id) != 0)

@@ -435,8 +435,8 @@ auth_find_login(struct ctx *c, const char *login, int64_t *id)
 	int		 e;
 
 	e = db_query(c, &r, "SELECT id FROM users WHERE deleted_at IS NULL AND "
-	    "lower(uid) = lower($1) UNION ALL SELECT min(id) FROM users WHERE "
-	    "deleted_at IS NULL AND lower(email) = lower($1) HAVING count(*) = "
+	    "NOT system AND lower(uid) = lower($1) UNION ALL SELECT min(id) FROM "
+	    "users WHERE deleted_at IS NULL AND NOT system AND lower(email) = lower($1) HAVING count(*) = "
 	    "1 LIMIT 1", "s", login);
 	if (e != ERR_OK)
 		return e;

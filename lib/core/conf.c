@@ -50,6 +50,11 @@ static const struct key keys[] = {
 	    S(argon2_iterations) },
 	{ "security", "argon2_parallelism", K_INT, "1", 1, 16,
 	    S(argon2_parallelism) },
+	{ "mail", "smtp_url", K_STR, "", 0, 0, S(mail_smtp_url) },
+	{ "mail", "from", K_STR, "refx@localhost", 0, 0, S(mail_from) },
+	{ "mail", "username", K_STR, "", 0, 0, S(mail_username) },
+	{ "mail", "password_file", K_STR, "", 0, 0, S(mail_password_file) },
+	{ "mail", "starttls", K_INT, "0", 0, 1, S(mail_starttls) },
 	{ "paths", "migrations", K_STR, "/usr/share/refx/migrations", 0, 0,
 	    S(migrations_dir) },
 	{ "paths", "templates", K_STR, "/usr/share/refx/templates", 0, 0,
@@ -233,6 +238,10 @@ check_values(struct conf *c, char *err, size_t errlen)
 	if (c->db_password_file[0] != '\0' &&
 	    conf_check_secret_file("[database] password_file",
 	    c->db_password_file, err, errlen) != 0)
+		return -1;
+	if (c->mail_password_file[0] != '\0' &&
+	    conf_check_secret_file("[mail] password_file",
+	    c->mail_password_file, err, errlen) != 0)
 		return -1;
 	if (conf_check_secret_file("[security] master_key_file",
 	    c->master_key_file, err, errlen) != 0)

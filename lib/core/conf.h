@@ -43,6 +43,13 @@ struct conf {
 	int64_t		 argon2_iterations;
 	int64_t		 argon2_parallelism;
 
+	/* [mail] - SMTP relay for notification e-mail */
+	const char	*mail_smtp_url;		/* smtp://host:port, "" = off */
+	const char	*mail_from;
+	const char	*mail_username;
+	const char	*mail_password_file;	/* or "" */
+	int64_t		 mail_starttls;		/* 1: require STARTTLS */
+
 	/* [paths] */
 	const char	*migrations_dir;
 	const char	*templates_dir;

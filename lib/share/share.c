@@ -17,15 +17,12 @@
 #include "db/db.h"
 #include "jx/jx.h"
 #include "ocs/ocs.h"
+#include "report/report.h"
 #include "settings/settings.h"
 
-/* live: not ended, not expired at $1 (request time) */
-#define LIVE "s.ended_at IS NULL AND s.file_id IS NOT NULL AND " \
-	"(s.expires_at IS NULL OR s.expires_at > to_timestamp($1))"
-#define RECEIVED_BY(p) "((s.share_type = 0 AND s.share_with_user = " p ") OR " \
-	"(s.share_type = 1 AND EXISTS (SELECT 1 FROM group_members m JOIN " \
-	"groups g ON g.id = m.group_id WHERE m.group_id = s.share_with_group " \
-	"AND m.user_id = " p " AND g.deleted_at IS NULL)))"
+/* live at $1 (request time); see share.h */
+#define LIVE		SHARE_LIVE_SQL("$1")
+#define RECEIVED_BY(p)	SHARE_RECEIVED_SQL(p)
 #define SHARE_COLS "s.id, s.share_type, coalesce(s.file_id, 0), s.owner_id, " \
 	"s.initiator_id, coalesce(s.share_with_user, 0), " \
 	"coalesce(s.share_with_group, 0), s.permissions, s.token_prefix, " \
@@ -317,7 +314,7 @@ share_by_token(struct ctx *c, const char *token, struct share *out)
 	e = db_query(c, &r, "SELECT " SHARE_COLS " " SHARE_FROM " WHERE " LIVE
 	    " AND s.share_type = 3 AND s.token_hmac = $2 AND (s.download_limit "
 	    "IS NULL OR s.download_count < s.download_limit) AND iu.enabled AND "
-	    "ou.enabled", "ib", settings_now(c), h, sizeof(h));
+	    "(ou.enabled OR ou.system)", "ib", settings_now(c), h, sizeof(h));
 	if (e != ERR_OK)
 		return e;
 	if (db_rows_n(r) != 1)
@@ -369,6 +366,7 @@ share_create(struct ctx *c, const struct file_node *node, int node_perms,
     const struct share_new *req, struct share *out, const char **token)
 {
 	struct share_policy	 pol;
+	struct report_basis	 rb;
 	struct db_rows		*r;
 	int64_t			 with_user = 0, with_group = 0, expires = 0, id;
 	const char		*hash = NULL, *prefix = NULL;
@@ -499,29 +497,46 @@ share_create(struct ctx *c, const struct file_node *node, int node_perms,
 	    req->type == SHARE_LINK, settings_now(c), false, &expires)) !=
 	    ERR_OK)
 		return e;
+	if ((e = report_basis_for(c, node, req->type, with_user, with_group,
+	    req->basis, &rb)) != ERR_OK)
+		return e;
 	e = db_query(c, &r, "INSERT INTO shares (share_type, file_id, "
 	    "item_source, owner_id, initiator_id, share_with_user, "
 	    "share_with_group, permissions, token_hmac, token_prefix, "
 	    "password_hash, expires_at, note, label, attributes, download_limit, "
-	    "file_target, created_at) VALUES ($1, $2, $2, $3, $4, nullif($5, 0), "
+	    "file_target, created_at, basis, consent_id, patient_id, "
+	    "report_version_id) VALUES ($1, $2, $2, $3, $4, nullif($5, 0), "
 	    "nullif($6, 0), $7, $8, $9, $10, CASE WHEN $11 = 0 THEN NULL ELSE "
 	    "to_timestamp($11) END, coalesce($12, ''), coalesce($13, ''), "
 	    "nullif($14, ''), CASE WHEN $15 < 0 THEN NULL ELSE $15 END, $16, "
-	    "to_timestamp($17)) RETURNING id", "iiiiiiibssisssisi",
+	    "to_timestamp($17), $18, nullif($19, 0), nullif($20, 0), "
+	    "nullif($21, 0)) RETURNING id", "iiiiiiibssisssisisiii",
 	    (int64_t)req->type, node->id, node->owner_id, c->user->id,
 	    with_user, with_group, (int64_t)perms,
 	    tok ? (const void *)th : NULL, tok ? sizeof(th) : (size_t)0,
 	    prefix, hash, expires, req->note, req->label, req->attributes,
-	    req->download_limit, node->name, settings_now(c));
+	    req->download_limit, node->name, settings_now(c), rb.basis,
+	    rb.consent_id, rb.patient_id, rb.version_id);
 	if (e != ERR_OK)
 		return e;
 	(void)db_get_int64(r, 0, 0, 1, INT64_MAX, &id);
-	if ((e = audit_share(c, "share.create", id, node->id, json_pack(
-	    "{s:i,s:I,s:I,s:i,s:I,s:b}", "share_type", req->type,
-	    "share_with_user", (json_int_t)with_user, "share_with_group",
-	    (json_int_t)with_group, "permissions", perms, "expires_at",
-	    (json_int_t)expires, "password", hash != NULL))) != ERR_OK)
-		return e;
+	{
+		struct audit_event	 ev = { 0 };
+
+		ev.action = "share.create";
+		ev.object_type = "share";
+		ev.object_id = arena_printf(c->arena, "%lld", (long long)id);
+		ev.patient_id = rb.patient_id;
+		ev.details = json_pack("{s:I,s:i,s:I,s:I,s:i,s:I,s:b,s:s?,s:I}",
+		    "file_id", (json_int_t)node->id, "share_type", req->type,
+		    "share_with_user", (json_int_t)with_user,
+		    "share_with_group", (json_int_t)with_group, "permissions",
+		    perms, "expires_at", (json_int_t)expires, "password",
+		    hash != NULL, "basis", rb.basis, "consent_id",
+		    (json_int_t)rb.consent_id);
+		if ((e = audit_write(c, &ev)) != ERR_OK)
+			return e;
+	}
 	*token = tok;
 	return share_get(c, id, out);
 }

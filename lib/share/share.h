@@ -22,6 +22,24 @@
 
 struct ctx;
 
+/*
+ * SQL fragments for "share s is live at request time now" and "s reaches
+ * account p now", shared by every query that decides access (alias s).
+ * Live: not ended, not expired, its consent (if any) neither withdrawn
+ * nor expired, its patient (if any) neither restricted nor erased.
+ */
+#define SHARE_LIVE_SQL(now) "s.ended_at IS NULL AND s.file_id IS NOT NULL " \
+	"AND (s.expires_at IS NULL OR s.expires_at > to_timestamp(" now ")) " \
+	"AND (s.consent_id IS NULL OR EXISTS (SELECT 1 FROM consents k WHERE " \
+	"k.id = s.consent_id AND k.withdrawn_at IS NULL AND (k.valid_until IS " \
+	"NULL OR k.valid_until > to_timestamp(" now ")))) AND (s.patient_id " \
+	"IS NULL OR EXISTS (SELECT 1 FROM patients pt WHERE pt.id = " \
+	"s.patient_id AND pt.restricted_at IS NULL AND pt.erased_at IS NULL))"
+#define SHARE_RECEIVED_SQL(p) "((s.share_type = 0 AND s.share_with_user = " \
+	p ") OR (s.share_type = 1 AND EXISTS (SELECT 1 FROM group_members m " \
+	"JOIN groups g ON g.id = m.group_id WHERE m.group_id = " \
+	"s.share_with_group AND m.user_id = " p " AND g.deleted_at IS NULL)))"
+
 #define SHARE_USER	0
 #define SHARE_GROUP	1
 #define SHARE_LINK	3
@@ -120,6 +138,8 @@ struct share_new {
 	const char	*expire_date;	/* NULL = not given */
 	const char	*note, *label, *attributes;
 	int64_t		 download_limit;	/* -1: none */
+	const char	*basis;		/* explicit "patient" for a link to the
+					   data subject, else NULL */
 };
 
 /*
@@ -127,7 +147,10 @@ struct share_new {
  * caller with node_perms) as described by req.  ERR_OK with *out (and
  * *token for links, arena; shown once) or the existing identical
  * user/group share (*token NULL).  Failures are OCS answers recorded with
- * ocs_fail (Nextcloud's codes and messages).  Audited (share.create).
+ * ocs_fail (Nextcloud's codes and messages).  Report content needs a legal
+ * basis for the recipient (lib/report), recorded on the share; without
+ * one: OCS 403 "No legal basis to share this report with this recipient".
+ * Audited (share.create, with the basis).
  */
 int share_create(struct ctx *c, const struct file_node *node, int node_perms,
     const struct share_new *req, struct share *out, const char **token);

@@ -79,18 +79,77 @@ class Stack:
         return text
 
 
+class Mailbox:
+    """A real SMTP server (aiosmtpd) on a free port; keeps every message
+    it receives as (envelope recipients, raw bytes)."""
+
+    def __init__(self):
+        from aiosmtpd.controller import Controller
+        import threading
+        self.messages = []
+        self.lock = threading.Lock()
+        box = self
+
+        class Handler:
+            async def handle_RCPT(self, server, session, envelope, address,
+                                  rcpt_options):
+                # a mailbox that never exists: the sender's failure path
+                if address.startswith("reject-"):
+                    return "550 5.1.1 No such user"
+                envelope.rcpt_tos.append(address)
+                return "250 OK"
+
+            async def handle_DATA(self, server, session, envelope):
+                with box.lock:
+                    box.messages.append((list(envelope.rcpt_tos),
+                                         bytes(envelope.original_content or
+                                               envelope.content)))
+                return "250 OK"
+
+        self.port = free_port()
+        self.controller = Controller(Handler(), hostname="127.0.0.1",
+                                     port=self.port)
+        self.controller.start()
+
+    def url(self):
+        return "smtp://127.0.0.1:%d" % self.port
+
+    def to(self, address):
+        """Raw messages delivered to address so far."""
+        with self.lock:
+            return [raw for rcpt, raw in self.messages if address in rcpt]
+
+    def wait_for(self, address, n=1, timeout=15.0):
+        assert wait_for(lambda: len(self.to(address)) >= n, timeout), \
+            "no mail for %s after %.0f s" % (address, timeout)
+        return self.to(address)
+
+    def stop(self):
+        self.controller.stop()
+
+
 @pytest.fixture(scope="session")
-def stack():
+def mailbox():
+    box = Mailbox()
+    yield box
+    box.stop()
+
+
+@pytest.fixture(scope="session")
+def stack(mailbox):
     var = tempfile.mkdtemp(prefix="refx-test-")
     port = free_port()
     env = dict(os.environ)
     env.update({
+
         "REFX_VAR_DIR": var,
         "REFX_HTTP_PORT": str(port),
         "REFX_BIN_DIR": BIN,
         "REFX_TEST_FAST": "1",
         "REFX_THREADS": "4",
-        "REFX_EXTRA_CONF": "[testing]\nroutes = 1\nthrottle_sleep = 0\n",
+        "REFX_EXTRA_CONF": "[testing]\nroutes = 1\nthrottle_sleep = 0\n"
+                           "[mail]\nsmtp_url = %s\nfrom = refx@practice.test\n"
+                           % mailbox.url(),
         # nginx is the trusted proxy: each test picks its client address
         # with X-Forwarded-For, which keeps throttling state apart.
         "REFX_SERVER_TRUSTED_PROXIES": "127.0.0.1",
@@ -196,10 +255,15 @@ class Accounts:
         ap = self.admin("user", "apppassword", uid, "tests").stdout.strip()
         return uid, password, ap
 
-    def clinic(self, prefix="clinic"):
+    def clinic(self, prefix="clinic", email=True):
+        """A referrer clinic; email=False: no notification address, so
+        mail goes to each member."""
         gid = self.uid(prefix)
-        self.admin("clinic", "add", gid, "--name", "Praxis " + gid,
-                   "--bsnr", "123456789", "--email", gid + "@clinic.test")
+        args = ["clinic", "add", gid, "--name", "Praxis " + gid,
+                "--bsnr", "123456789"]
+        if email:
+            args += ["--email", gid + "@clinic.test"]
+        self.admin(*args)
         return gid
 
     def set_clock(self, offset_s):

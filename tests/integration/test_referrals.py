@@ -1,0 +1,665 @@
+# SPDX-License-Identifier: AGPL-3.0-or-later
+"""The referral workflow end to end through nginx: ingest, notifications
+(OCS and SMTP), downloads, read receipts, new versions, the legal basis of
+every share (referral API, files_sharing, WebDAV), consents and their
+withdrawal, membership at access time, retention purge and idempotency."""
+import json
+import os
+import sys
+import threading
+import urllib.parse
+import uuid
+
+import pytest
+import requests
+
+from conftest import fresh_ip, wait_for
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..",
+                                "scripts"))
+from mkpdf import pdf  # noqa: E402
+
+API = "/ocs/v2.php/apps/referrals/api/v1"
+NO_BASIS = "No legal basis to share this report with this recipient"
+
+
+class User:
+    def __init__(self, stack, accounts, prefix, roles=(), groups=(),
+                 email=None):
+        self.stack = stack
+        self.uid, self.pw, self.ap = accounts.user(prefix, roles=roles,
+                                                   groups=groups, email=email)
+        self.email = email
+        self.s = requests.Session()
+        self.s.auth = (self.uid, self.ap)
+        self.s.headers["OCS-APIRequest"] = "true"
+        self.s.headers["X-Forwarded-For"] = fresh_ip()
+
+    def api(self, method, path, **kw):
+        kw.setdefault("params", {})["format"] = "json"
+        return self.s.request(method, self.stack.url + API + path, **kw)
+
+    def ok(self, method, path, **kw):
+        r = self.api(method, path, **kw)
+        assert r.status_code == 200, r.text
+        return r.json()["ocs"]["data"]
+
+    def dav(self, method, path, **kw):
+        return self.s.request(method, self.stack.url + "/remote.php/dav/files/"
+                              + self.uid + "/" + urllib.parse.quote(path),
+                              **kw)
+
+    def notifications(self):
+        r = self.s.get(self.stack.url + "/ocs/v2.php/apps/notifications/api/"
+                       "v2/notifications", params={"format": "json"})
+        assert r.status_code == 200, r.text
+        return r.json()["ocs"]["data"]
+
+    def files_share(self, **form):
+        r = self.s.post(self.stack.url + "/ocs/v2.php/apps/files_sharing/api/"
+                        "v1/shares", params={"format": "json"}, data=form)
+        return r, r.json()["ocs"]
+
+
+class Patient:
+    """A seeded data subject with unique, searchable identifying data."""
+
+    def __init__(self):
+        tag = uuid.uuid4().hex[:8]
+        self.ppid = "P-" + tag
+        self.family = "Zyxmann" + tag
+        self.given = "Quirina" + tag[:3]
+        self.birth = "1961-07-13"
+        self.fname = "Befund_%s_%s.pdf" % (self.family, self.given)
+
+    def json(self):
+        return {"id": self.ppid, "family_name": self.family,
+                "given_name": self.given, "birth_date": self.birth,
+                "sex": "female", "kvnr": "A123456780", "insurer": "AOK"}
+
+    def secrets(self):
+        """Byte strings that must never leave the practice in a notice."""
+        return [self.family.encode(), self.given.encode(), b"1961-07-13",
+                b"13.07.1961", self.fname.encode(), self.ppid.encode(),
+                b"A123456780"]
+
+
+def ingest(staff, patient, clinic, order=None, cc=(), title="MRT Knie",
+           status="final", key=None, body=None, extra=None):
+    order = order or "A-" + uuid.uuid4().hex[:10]
+    meta = {"patient": patient.json(),
+            "order": {"number": order, "clinic": clinic, "cc": list(cc),
+                      "physician": "Dr. Berg", "lanr": "123456789",
+                      "referral_date": "2026-11-20"},
+            "status": status, "title": title, "exam_date": "2026-11-25"}
+    meta.update(extra or {})
+    content = body if body is not None else pdf(
+        ["Befund " + uuid.uuid4().hex, patient.family])
+    headers = {"Idempotency-Key": key} if key else {}
+    r = staff.api("POST", "/reports", headers=headers, files={
+        "metadata": (None, json.dumps(meta), "application/json"),
+        "file": (patient.fname, content, "application/pdf")})
+    return r, content
+
+
+@pytest.fixture
+def staff(stack, accounts):
+    return User(stack, accounts, "rstf", roles=["staff"])
+
+
+@pytest.fixture
+def clinic(stack, accounts):
+    """A clinic without a notification address: each member gets mail."""
+    gid = accounts.clinic("zw", email=False)
+    members = []
+    for _ in range(2):
+        m = User(stack, accounts, "ref", groups=[gid])
+        members.append(m)
+    return gid, members
+
+
+@pytest.fixture
+def mailed_clinic(stack, accounts):
+    gid = accounts.clinic("zwm", email=False)
+    u = User(stack, accounts, "mref", groups=[gid],
+             email="mref-%s@clinic.test" % uuid.uuid4().hex[:8])
+    return gid, u
+
+
+def received_name(user):
+    """The report file name the user sees in their DAV root."""
+    r = user.dav("PROPFIND", "", headers={"Depth": "1"})
+    assert r.status_code == 207
+    import re
+    names = re.findall(r"<d:href>/remote.php/dav/files/[^/]+/(r-[0-9]+-v[0-9]+"
+                       r"\.pdf)</d:href>", r.text)
+    return names
+
+
+# ------------------------------------------------------------ the main flow
+
+def test_ingest_notify_download_receipt(stack, staff, mailed_clinic, mailbox):
+    gid, ref = mailed_clinic
+    p = Patient()
+    r, content = ingest(staff, p, gid)
+    assert r.status_code == 200, r.text
+    rep = r.json()["ocs"]["data"]
+    rid = rep["id"]
+    assert rep["clinic"] == gid
+    assert rep["patient"]["practice_patient_id"] == p.ppid
+    v1 = rep["versions"][0]
+    assert (v1["version"], v1["status"], v1["current"], v1["size"]) == \
+        (1, "final", True, len(content))
+    assert [(x["recipient"], x["basis"]) for x in v1["recipients"]] == \
+        [(gid, "order")]
+    assert v1["read_by"] == []
+
+    # the clinic member is notified: OCS notification and e-mail
+    notes = [n for n in ref.notifications()
+             if n["object_type"] == "report" and n["object_id"] == rid]
+    assert len(notes) == 1
+    n = notes[0]
+    assert n["app"] == "referrals"
+    assert n["subject"] == "New report available"
+    assert n["link"] == stack.url + "/portal/reports/" + rid
+    raw_note = json.dumps(n).encode()
+    mails = mailbox.wait_for(ref.email)
+    assert len(mails) == 1
+    mail = mails[0]
+    assert (stack.url + "/portal/reports/" + rid).encode() in mail
+    assert b"Subject: New report available" in mail
+    for secret in p.secrets():
+        assert secret not in mail, secret
+        assert secret not in raw_note, secret
+
+    # the report is in the referrer's list, unread
+    lst = ref.ok("GET", "/reports")
+    assert [(x["id"], x["read"], x["version"]) for x in lst] == \
+        [(rid, False, 1)]
+
+    # download: exact bytes, pseudonymous file name, no caching
+    d = ref.api("GET", "/reports/%s/versions/0/download" % rid)
+    assert d.status_code == 200
+    assert d.content == content
+    assert d.headers["Content-Type"] == "application/pdf"
+    assert d.headers["Cache-Control"] == "no-store"
+    assert d.headers["Content-Disposition"] == \
+        'attachment; filename="r-%06d-v1.pdf"' % int(rid)
+    assert p.family not in d.headers["Content-Disposition"]
+
+    # a read receipt, once, visible to staff
+    ref.api("GET", "/reports/%s/versions/1/download" % rid)
+    rep = staff.ok("GET", "/reports/%s" % rid)
+    reads = rep["versions"][0]["read_by"]
+    assert [(x["user"], x["how"]) for x in reads] == [(ref.uid, "download")]
+    assert ref.ok("GET", "/reports")[0]["read"] is True
+
+    # audit rows carry the patient id
+    pid = rep["patient"]["id"]
+    rows = stack.psql("SELECT action FROM audit_events WHERE patient_id = %s "
+                      "ORDER BY id" % int(pid)).split("\n")
+    for a in ("patient.create", "order.create", "report.ingest",
+              "share.create", "report.download", "report.read"):
+        assert a in rows, (a, rows)
+    assert rows.count("report.read") == 1
+    assert rows.count("report.download") == 2
+
+
+def test_mark_read_without_download(staff, clinic):
+    gid, (m1, m2) = clinic
+    r, _ = ingest(staff, Patient(), gid)
+    rid = r.json()["ocs"]["data"]["id"]
+    assert m2.api("POST", "/reports/%s/read" % rid).status_code == 200
+    assert m2.api("POST", "/reports/%s/read" % rid).status_code == 200
+    reads = staff.ok("GET", "/reports/%s" % rid)["versions"][0]["read_by"]
+    assert [(x["user"], x["how"]) for x in reads] == [(m2.uid, "marked")]
+    # unread filter for staff: this report is read now
+    ids = [x["id"] for x in staff.ok("GET", "/reports", params={
+        "clinic": gid, "unread": "true"})]
+    assert rid not in ids
+
+
+def test_each_member_mailed_without_clinic_address(staff, clinic, mailbox,
+                                                    stack, accounts):
+    gid = accounts.clinic("zwe", email=False)
+    a = User(stack, accounts, "ea", groups=[gid],
+             email="ea-%s@clinic.test" % uuid.uuid4().hex[:6])
+    b = User(stack, accounts, "eb", groups=[gid],
+             email="eb-%s@clinic.test" % uuid.uuid4().hex[:6])
+    r, _ = ingest(staff, Patient(), gid)
+    assert r.status_code == 200
+    assert len(mailbox.wait_for(a.email)) == 1
+    assert len(mailbox.wait_for(b.email)) == 1
+
+
+def test_clinic_address_gets_one_mail(staff, mailbox, stack, accounts):
+    gid = accounts.clinic("zwa")  # notification address gid@clinic.test
+    User(stack, accounts, "ca", groups=[gid],
+         email="ca-%s@clinic.test" % uuid.uuid4().hex[:6])
+    p = Patient()
+    r, _ = ingest(staff, p, gid)
+    assert r.status_code == 200
+    mails = mailbox.wait_for(gid + "@clinic.test")
+    assert len(mails) == 1
+    for secret in p.secrets():
+        assert secret not in mails[0]
+
+
+def test_new_version_notifies_prior_readers(staff, clinic):
+    gid, (m1, m2) = clinic
+    r, c1 = ingest(staff, Patient(), gid, status="preliminary")
+    rid = r.json()["ocs"]["data"]["id"]
+    assert m1.api("GET", "/reports/%s/versions/0/download" % rid).content == c1
+    before = len(m1.notifications())
+    c2 = pdf(["corrected " + uuid.uuid4().hex])
+    r = staff.api("POST", "/reports/%s/versions" % rid, files={
+        "metadata": (None, json.dumps({"status": "corrected",
+                                       "title": "MRT Knie (korrigiert)",
+                                       "exam_date": "2026-11-25"})),
+        "file": ("x.pdf", c2, "application/pdf")})
+    assert r.status_code == 200, r.text
+    vers = r.json()["ocs"]["data"]["versions"]
+    assert [(v["version"], v["status"], v["current"], v["superseded"])
+            for v in vers] == [(1, "preliminary", False, True),
+                               (2, "corrected", True, False)]
+    notes = m1.notifications()
+    assert len(notes) == before + 1
+    assert notes[0]["subject"] == "A report was updated"
+    assert notes[0]["object_id"] == rid
+    # current is v2; v1 stays readable, marked superseded
+    assert m1.api("GET", "/reports/%s/versions/0/download" % rid).content == c2
+    assert m1.api("GET", "/reports/%s/versions/1/download" % rid).content == c1
+    mine = m1.ok("GET", "/reports/%s" % rid)
+    assert [(v["version"], v["superseded"]) for v in mine["versions"]] == \
+        [(1, True), (2, False)]
+    assert "recipients" not in mine["versions"][0]
+    # the new version went to the same clinic with basis "order"
+    rec = staff.ok("GET", "/reports/%s" % rid)["versions"][1]["recipients"]
+    assert [(x["recipient"], x["basis"]) for x in rec] == [(gid, "order")]
+
+
+def test_cc_clinic_gets_report(staff, clinic, accounts, stack):
+    gid, (m1, _) = clinic
+    cc = accounts.clinic("cc", email=False)
+    c = User(stack, accounts, "ccm", groups=[cc])
+    r, content = ingest(staff, Patient(), gid, cc=[cc])
+    assert r.status_code == 200, r.text
+    rid = r.json()["ocs"]["data"]["id"]
+    rec = r.json()["ocs"]["data"]["versions"][0]["recipients"]
+    assert sorted((x["recipient"], x["basis"]) for x in rec) == \
+        sorted([(gid, "order"), (cc, "order")])
+    assert c.api("GET", "/reports/%s/versions/0/download" % rid).content == \
+        content
+
+
+def test_mail_failures_retried_and_visible_to_manager(stack, staff, accounts,
+                                                     mailbox):
+    gid = accounts.clinic("zwf", email=False)
+    bad = "reject-%s@clinic.test" % uuid.uuid4().hex[:6]
+    User(stack, accounts, "fm", groups=[gid], email=bad)
+    mgr = User(stack, accounts, "mgr", roles=["manager"])
+    r, _ = ingest(staff, Patient(), gid)
+    assert r.status_code == 200
+
+    def pending():
+        return [m for m in mgr.ok("GET", "/mail", params={"state": "pending"})
+                if m["recipient"] == bad]
+    assert wait_for(lambda: pending() and pending()[0]["attempts"] >= 1, 15)
+    m = pending()[0]
+    assert m["subject"] == "New report available"
+    assert "550" in m["last_error"]
+    assert m["next_attempt"] > m["created"]
+    assert "body" not in m
+    # retried with backoff until it is given up after 8 attempts
+    try:
+        for i in range(1, 12):
+            accounts.set_clock(i * 5 * 3600)
+            accounts.admin("mail", "send")
+    finally:
+        accounts.set_clock(0)
+    failed = [m for m in mgr.ok("GET", "/mail", params={"state": "failed"})
+              if m["recipient"] == bad]
+    assert len(failed) == 1
+    assert failed[0]["attempts"] == 8
+    assert mailbox.to(bad) == []
+    # staff and referrers do not see the queue
+    assert staff.api("GET", "/mail").status_code == 403
+
+
+# ------------------------------------------------------------ legal basis
+
+def test_share_without_basis_refused_everywhere(stack, staff, clinic,
+                                                accounts):
+    gid, (m1, _) = clinic
+    other = accounts.clinic("oth", email=False)
+    o = User(stack, accounts, "oref", groups=[other])
+    p = Patient()
+    r, content = ingest(staff, p, gid)
+    rid = r.json()["ocs"]["data"]["id"]
+    shares_before = stack.psql("SELECT count(*) FROM shares")
+
+    # 1. the referral API
+    r = staff.api("POST", "/reports/%s/shares" % rid,
+                  data={"shareType": "1", "shareWith": other})
+    assert r.status_code == 403
+    assert r.json()["ocs"]["meta"]["message"] == NO_BASIS
+    r = staff.api("POST", "/reports/%s/shares" % rid,
+                  data={"shareType": "0", "shareWith": o.uid})
+    assert r.status_code == 403
+    r = staff.api("POST", "/reports/%s/shares" % rid,
+                  data={"shareType": "3", "password": "Link-password-1"})
+    assert r.status_code == 403
+    assert r.json()["ocs"]["meta"]["message"] == NO_BASIS
+
+    # 2. files_sharing: a referrer's own copy of the report is report content
+    assert m1.dav("PUT", "copy.pdf", data=content).status_code == 201
+    r, ocs = m1.files_share(path="/copy.pdf", shareType="1",
+                            shareWith=other)
+    assert r.status_code == 403, ocs
+    assert ocs["meta"]["message"] == NO_BASIS
+    r, ocs = m1.files_share(path="/copy.pdf", shareType="3",
+                            password="Link-password-1")
+    assert r.status_code == 403
+    # ... also inside a folder
+    m1.dav("MKCOL", "Out")
+    assert m1.dav("PUT", "Out/a.pdf", data=content).status_code == 201
+    r, ocs = m1.files_share(path="/Out", shareType="1", shareWith=other)
+    assert r.status_code == 403
+    assert ocs["meta"]["message"] == NO_BASIS
+
+    # 3. WebDAV: copying the received report into a folder shared with
+    #    the other clinic is refused and leaves nothing behind
+    m1.dav("DELETE", "Out/a.pdf")
+    r, ocs = m1.files_share(path="/Out", shareType="1", shareWith=other,
+                            permissions="1")
+    assert r.status_code == 200, ocs
+    name = received_name(m1)[0]
+    r = m1.dav("COPY", name, headers={
+        "Destination": stack.url + "/remote.php/dav/files/%s/Out/x.pdf"
+        % m1.uid})
+    assert r.status_code == 403
+    assert NO_BASIS in r.text
+    assert m1.dav("GET", "Out/x.pdf").status_code == 404
+    # uploading the same bytes there is refused as well
+    r = m1.dav("PUT", "Out/y.pdf", data=content)
+    assert r.status_code == 403
+    assert m1.dav("GET", "Out/y.pdf").status_code == 404
+    assert o.dav("GET", "Out/x.pdf").status_code == 404
+    # the only new shares are the Out folder share
+    assert int(stack.psql("SELECT count(*) FROM shares")) == \
+        int(shares_before) + 1
+
+
+def test_consent_allows_then_withdrawal_ends(stack, staff, clinic, accounts,
+                                             mailbox):
+    gid, _ = clinic
+    other = accounts.clinic("sec", email=False)
+    o = User(stack, accounts, "sref", groups=[other],
+             email="sref-%s@clinic.test" % uuid.uuid4().hex[:6])
+    p = Patient()
+    r, content = ingest(staff, p, gid)
+    rep = r.json()["ocs"]["data"]
+    rid, pid = rep["id"], rep["patient"]["id"]
+
+    k = staff.ok("POST", "/consents", data={
+        "patient": pid, "clinic": other, "report": rid,
+        "purpose": "Mitbehandlung", "text_version": "2026-01",
+        "text_sha256": "a" * 64, "channel": "reception"})
+    assert k["withdrawn_at"] is None
+    kl = staff.ok("POST", "/consents", data={
+        "patient": pid, "links": "true", "report": rid,
+        "purpose": "Zweitmeinung", "text_version": "2026-01",
+        "text_sha256": "b" * 64, "channel": "paper"})
+
+    s = staff.ok("POST", "/reports/%s/shares" % rid,
+                 data={"shareType": "1", "shareWith": other})
+    assert (s["basis"], s["consent_id"]) == ("consent", k["id"])
+    link = staff.ok("POST", "/reports/%s/shares" % rid,
+                    data={"shareType": "3", "password": "Link-password-1"})
+    assert (link["basis"], link["consent_id"]) == ("consent", kl["id"])
+    assert o.api("GET", "/reports/%s/versions/0/download" % rid).content == \
+        content
+    lk = requests.get(link["url"], headers={"X-Forwarded-For": fresh_ip()})
+    assert lk.status_code == 200
+    assert mailbox.wait_for(o.email)
+
+    # withdrawal ends the clinic share in the same transaction ...
+    w = staff.ok("POST", "/consents/%s/withdraw" % k["id"],
+                 data={"channel": "reception", "note": "at the desk"})
+    assert w["ended_shares"] == 1
+    assert w["withdrawn_at"] is not None
+    assert o.api("GET", "/reports/%s/versions/0/download" % rid).status_code \
+        == 404
+    assert o.api("GET", "/reports/%s" % rid).status_code == 404
+    assert [x for x in o.ok("GET", "/reports") if x["id"] == rid] == []
+    assert received_name(o) == []
+    notes = [n for n in o.notifications() if n["object_type"] == "consent"]
+    assert len(notes) == 1
+    for secret in p.secrets():
+        assert secret not in json.dumps(notes).encode()
+    # ... and the link ends with its own consent
+    w2 = staff.ok("POST", "/consents/%s/withdraw" % kl["id"],
+                  data={"channel": "portal"})
+    assert w2["ended_shares"] == 1
+    lk = requests.get(link["url"], headers={"X-Forwarded-For": fresh_ip()})
+    assert lk.status_code == 404
+    ends = stack.psql("SELECT end_reason FROM shares WHERE consent_id IN "
+                      "(%s, %s)" % (int(k["id"]), int(kl["id"])))
+    assert ends.split("\n") == ["consent_withdrawn", "consent_withdrawn"]
+    # a withdrawn consent stays withdrawn and cannot be reused
+    r = staff.api("POST", "/consents/%s/withdraw" % k["id"],
+                  data={"channel": "reception"})
+    assert r.status_code == 409
+    r = staff.api("POST", "/reports/%s/shares" % rid,
+                  data={"shareType": "1", "shareWith": other})
+    assert r.status_code == 403
+    # the printable confirmation for the data subject
+    b = accounts.browser()
+    accounts.enrol(b, accounts.web_login(b, staff.uid, staff.pw))
+    page = b.get(w["confirmation"])
+    assert page.status_code == 200
+    assert p.family in page.text
+    assert "reception" in page.text
+    # consents cannot be deleted: no route, and the row is kept
+    r = staff.api("DELETE", "/consents/%s" % k["id"])
+    assert r.status_code in (404, 405)
+    assert staff.ok("GET", "/consents", params={"patient": pid})[0]["id"] \
+        in (k["id"], kl["id"])
+
+
+def test_removed_member_loses_access(stack, staff, clinic, accounts):
+    gid, (m1, m2) = clinic
+    r, content = ingest(staff, Patient(), gid)
+    rid = r.json()["ocs"]["data"]["id"]
+    assert m1.api("GET", "/reports/%s/versions/0/download" % rid).content == \
+        content
+    adm_uid, _, adm_ap = accounts.user("radm", roles=["admin"])
+    r = requests.delete(stack.url + "/ocs/v2.php/cloud/users/%s/groups"
+                        "?format=json" % m1.uid, auth=(adm_uid, adm_ap),
+                        data={"groupid": gid},
+                        headers={"OCS-APIRequest": "true"})
+    assert r.status_code == 200, r.text
+    assert m1.api("GET", "/reports/%s/versions/0/download" % rid).status_code \
+        == 404
+    assert m1.ok("GET", "/reports") == []
+    assert received_name(m1) == []
+    assert m2.api("GET", "/reports/%s/versions/0/download" % rid).content == \
+        content
+    # an administrator operates the system but reads no report content
+    a = requests.get(stack.url + API + "/reports/%s/versions/0/download" % rid,
+                     auth=(adm_uid, adm_ap),
+                     headers={"OCS-APIRequest": "true"})
+    assert a.status_code == 404
+
+
+def test_referrer_cannot_read_foreign_or_staff_apis(stack, staff, clinic,
+                                                    accounts):
+    gid, (m1, _) = clinic
+    other = accounts.clinic("frn", email=False)
+    o = User(stack, accounts, "fref", groups=[other])
+    r, _ = ingest(staff, Patient(), gid)
+    rep = r.json()["ocs"]["data"]
+    assert o.api("GET", "/reports/%s" % rep["id"]).status_code == 404
+    assert o.api("GET", "/reports/%s/versions/0/download" %
+                 rep["id"]).status_code == 404
+    assert o.api("POST", "/reports/%s/read" % rep["id"]).status_code == 404
+    for method, path in (("GET", "/patients"), ("GET", "/consents?patient=1"),
+                         ("POST", "/reports/%s/shares" % rep["id"]),
+                         ("GET", "/patients/%s" % rep["patient"]["id"])):
+        assert m1.api(method, path).status_code == 403, path
+    r, _ = ingest(m1, Patient(), gid)
+    assert r.status_code == 403
+
+
+# ------------------------------------------------------------ ingest rules
+
+def test_ingest_is_idempotent(stack, staff, clinic):
+    gid, (m1, _) = clinic
+    p = Patient()
+    key = uuid.uuid4().hex
+    body = pdf(["idempotent " + key])
+    n0 = int(stack.psql("SELECT count(*) FROM reports"))
+    ids = [ingest(staff, p, gid, order="IDEM-" + key, key=key, body=body)[0]
+           for _ in range(3)]
+    assert [r.status_code for r in ids] == [200, 200, 200]
+    assert len({r.json()["ocs"]["data"]["id"] for r in ids}) == 1
+    assert int(stack.psql("SELECT count(*) FROM reports")) == n0 + 1
+    assert len([n for n in m1.notifications() if n["object_id"] ==
+                ids[0].json()["ocs"]["data"]["id"]]) == 1
+
+    # concurrent retries: still one report
+    key2 = uuid.uuid4().hex
+    res = []
+
+    def go():
+        res.append(ingest(staff, p, gid, order="IDEM-" + key2, key=key2,
+                          body=body)[0])
+    ts = [threading.Thread(target=go) for _ in range(3)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    assert [r.status_code for r in res] == [200, 200, 200]
+    assert len({r.json()["ocs"]["data"]["id"] for r in res}) == 1
+    assert int(stack.psql("SELECT count(*) FROM reports")) == n0 + 2
+
+
+def test_ingest_rejects_bad_input_and_changes_nothing(stack, staff, clinic):
+    gid, _ = clinic
+    p = Patient()
+    n0 = stack.psql("SELECT (SELECT count(*) FROM reports) || '/' || (SELECT "
+                    "count(*) FROM patients) || '/' || (SELECT count(*) FROM "
+                    "orders)")
+    r, _ = ingest(staff, p, gid, body=b"GIF89a not a pdf")
+    assert r.status_code == 415
+    assert r.json()["ocs"]["meta"]["message"] == \
+        "Only PDF reports are accepted"
+    r, _ = ingest(staff, p, gid, body=b"")
+    assert r.status_code == 415
+    r, _ = ingest(staff, p, gid, status="done")
+    assert r.status_code == 400
+    r, _ = ingest(staff, p, gid, title="")
+    assert r.status_code == 400
+    r, _ = ingest(staff, p, "no-such-clinic")
+    assert r.status_code == 400
+    bad = Patient()
+    bad_json = bad.json()
+    bad_json["kvnr"] = "A123456781"
+    r, _ = ingest(staff, bad, gid, extra={"patient": bad_json})
+    assert r.status_code == 400
+    assert r.json()["ocs"]["meta"]["message"] == \
+        "patient.kvnr is not a valid insurance number"
+    r = staff.api("POST", "/reports", files={
+        "file": ("a.pdf", pdf(["x"]), "application/pdf")})
+    assert r.status_code == 400
+    r = staff.api("POST", "/reports", files={
+        "metadata": (None, "{not json"), "file": ("a.pdf", pdf(["x"]))})
+    assert r.status_code == 400
+    r = staff.api("POST", "/reports", headers={"Idempotency-Key": "x" * 300},
+                  files={"metadata": (None, "{}"), "file": ("a", b"%PDF-")})
+    assert r.status_code == 400
+    assert stack.psql("SELECT (SELECT count(*) FROM reports) || '/' || "
+                      "(SELECT count(*) FROM patients) || '/' || (SELECT "
+                      "count(*) FROM orders)") == n0
+
+
+def test_ingest_size_limit(stack, staff, clinic, accounts):
+    gid, _ = clinic
+    accounts.admin("settings", "set", "ingest.max_bytes", "2048")
+    try:
+        r, _ = ingest(staff, Patient(), gid, body=b"%PDF-1.4\n" + b"0" * 4096)
+        assert r.status_code == 413
+        r, _ = ingest(staff, Patient(), gid, body=b"%PDF-1.4\n" + b"0" * 1000)
+        assert r.status_code == 200
+    finally:
+        accounts.admin("settings", "set", "ingest.max_bytes", "52428800")
+
+
+def test_existing_patient_and_order_matched(stack, staff, clinic):
+    gid, _ = clinic
+    p = Patient()
+    r1, _ = ingest(staff, p, gid, order="ORD-" + p.ppid)
+    r2, _ = ingest(staff, p, gid, order="ORD-" + p.ppid, title="Röntgen")
+    a, b = r1.json()["ocs"]["data"], r2.json()["ocs"]["data"]
+    assert a["id"] != b["id"]
+    assert a["patient"]["id"] == b["patient"]["id"]
+    assert stack.psql("SELECT count(*) FROM orders WHERE order_number = "
+                      "'ORD-%s'" % p.ppid) == "1"
+    # patient search: name prefix, id, KVNR, birth date
+    for q in (p.family[:9], p.ppid, p.birth):
+        ids = [x["id"] for x in staff.ok("GET", "/patients", params={"q": q})]
+        assert a["patient"]["id"] in ids, q
+    lst = staff.ok("GET", "/reports", params={"patient": p.ppid})
+    assert [x["id"] for x in lst] == [b["id"], a["id"]]
+
+
+def test_report_file_is_pseudonymous(stack, staff, clinic):
+    gid, _ = clinic
+    p = Patient()
+    r, _ = ingest(staff, p, gid)
+    rid = int(r.json()["ocs"]["data"]["id"])
+    path = stack.psql("SELECT name FROM files WHERE id = (SELECT file_id FROM "
+                      "report_versions WHERE report_id = %d)" % rid)
+    assert path == "r-%06d-v1.pdf" % rid
+
+
+# ------------------------------------------------------------ retention
+
+def test_purge_leaves_tombstone(stack, staff, clinic, accounts):
+    gid, (m1, _) = clinic
+    held, gone = Patient(), Patient()
+    rh, _ = ingest(staff, held, gid)
+    rg, content = ingest(staff, gone, gid)
+    hid, gid_ = rh.json()["ocs"]["data"], rg.json()["ocs"]["data"]
+    stack.psql("UPDATE patients SET legal_hold = true WHERE id = %d" %
+               int(hid["patient"]["id"]))
+    sha = gid_["versions"][0]["sha256"]
+    try:
+        accounts.set_clock(91 * 86400)
+        out = accounts.admin("purge")
+        assert "purged" in out.stdout
+    finally:
+        accounts.set_clock(0)
+    assert m1.api("GET", "/reports/%s/versions/0/download" %
+                  gid_["id"]).status_code == 404
+    assert m1.api("GET", "/reports/%s/versions/0/download" %
+                  hid["id"]).status_code == 200
+    # tombstone: ids, hash, dates; no content, no file, shares ended
+    row = stack.psql("SELECT v.file_id IS NULL, v.sha256, v.content_deleted_at "
+                     "IS NOT NULL, r.purged_at IS NOT NULL FROM "
+                     "report_versions v JOIN reports r ON r.id = v.report_id "
+                     "WHERE r.id = %d" % int(gid_["id"]))
+    assert row == "t|%s|t|t" % sha
+    assert stack.psql("SELECT DISTINCT end_reason FROM shares WHERE "
+                      "report_version_id IN (SELECT id FROM report_versions "
+                      "WHERE report_id = %d)" % int(gid_["id"])) == "purged"
+    assert stack.psql("SELECT count(*) FROM audit_events WHERE action = "
+                      "'report.purge' AND patient_id = %d" %
+                      int(gid_["patient"]["id"])) == "1"
+    rep = staff.ok("GET", "/reports/%s" % gid_["id"])
+    assert rep["versions"][0]["available"] is False
+    assert staff.api("GET", "/reports/%s/versions/0/download" %
+                     gid_["id"]).status_code == 404
+    # running it again changes nothing
+    out = accounts.admin("purge")
+    assert out.stdout.startswith("0 reports")
