@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <errno.h>
 #include <string.h>
 
 #include "account/account.h"
@@ -26,6 +27,7 @@
 #include "core/err.h"
 #include "crypto/crypto.h"
 #include "db/db.h"
+#include "gdpr/gdpr.h"
 #include "settings/settings.h"
 #include "share/share.h"
 #include "report/report.h"
@@ -473,6 +475,45 @@ cmd_mail(const struct conf *conf, const char *pw, int argc, char **argv)
 	return rc;
 }
 
+/* confirmation verify FILE: a deletion confirmation this instance signed */
+static int
+cmd_confirmation(const struct conf *conf, const char *pw, int argc,
+    char **argv)
+{
+	struct ctx	 c;
+	FILE		*f;
+	char		*text;
+	size_t		 n;
+	const char	*ref;
+	bool		 ok;
+
+	(void)pw;
+	if (argc != 3 || strcmp(argv[1], "verify") != 0) {
+		fprintf(stderr, "usage: refx-admin confirmation verify FILE\n");
+		return 2;
+	}
+	if ((f = fopen(argv[2], "rb")) == NULL) {
+		fprintf(stderr, "refx-admin: %s: %s\n", argv[2], strerror(errno));
+		return 1;
+	}
+	memset(&c, 0, sizeof(c));
+	c.arena = arena_new(65536);
+	c.conf = conf;
+	c.cli = true;
+	text = arena_alloc(c.arena, (size_t)16 << 20);
+	n = fread(text, 1, (size_t)16 << 20, f);
+	fclose(f);
+	ok = gdpr_confirmation_verify(&c, text, n, &ref);
+	if (ok)
+		printf("valid: confirmation %s was signed by this instance and is "
+		    "unchanged\n", ref ? ref : "(no reference)");
+	else
+		printf("INVALID: %s was changed or not signed by this instance\n",
+		    argv[2]);
+	arena_free(c.arena);
+	return ok ? 0 : 1;
+}
+
 static const struct cmd cmds[] = {
 	{ "purge", "remove report content past retention (safe from cron)",
 	    cmd_purge },
@@ -490,6 +531,8 @@ static const struct cmd cmds[] = {
 	{ "clinic", "add GID --name NAME --bsnr BSNR [--address A] "
 	    "[--email E]", cmd_clinic },
 	{ "audit", "verify: walk the audit hash chain", cmd_audit },
+	{ "confirmation", "verify FILE: check a signed deletion confirmation",
+	    cmd_confirmation },
 	{ "settings", "set KEY JSON", cmd_settings },
 	{ "migrate", "apply pending database migrations (--status: count "
 	    "them; exit 3 if any)", cmd_migrate },

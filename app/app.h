@@ -132,6 +132,18 @@ int h_consent_get(struct ctx *c);
 int h_consent_withdraw(struct ctx *c);
 int h_consent_confirmation(struct ctx *c);
 int h_mail_list(struct ctx *c);
+int h_gdpr_export(struct ctx *c);
+int h_gdpr_export_page(struct ctx *c);
+int h_gdpr_erasure(struct ctx *c);
+int h_gdpr_restriction_lift(struct ctx *c);
+int h_gdpr_request(struct ctx *c);
+int h_gdpr_confirmation_file(struct ctx *c);
+int h_gdpr_confirmation_page(struct ctx *c);
+int h_gdpr_audit(struct ctx *c);
+int h_gdpr_incident(struct ctx *c);
+int h_gdpr_incident_page(struct ctx *c);
+int h_gdpr_processing(struct ctx *c);
+int h_gdpr_processing_page(struct ctx *c);
 
 /* h_notifications.c */
 int h_notifications_list(struct ctx *c);

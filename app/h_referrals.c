@@ -81,6 +81,10 @@ read_upload(struct ctx *c, json_t **meta, struct blob_info *blob)
 	while ((e = http_multipart_next(c, m, &part)) == ERR_OK) {
 		size_t	 got;
 
+		if ((strcmp(part.name, "metadata") == 0 && *meta != NULL) ||
+		    (strcmp(part.name, "file") == 0 && have_file))
+			return err_set(c, ERR_INVAL, "The request has more than "
+			    "one metadata or file part", NULL);
 		if (strcmp(part.name, "metadata") == 0) {
 			struct buf	 b;
 
@@ -102,7 +106,7 @@ read_upload(struct ctx *c, json_t **meta, struct blob_info *blob)
 				return err_set(c, ERR_INVAL, "metadata must be a "
 				    "JSON object", NULL);
 			}
-		} else if (strcmp(part.name, "file") == 0 && !have_file) {
+		} else if (strcmp(part.name, "file") == 0) {
 			bool	 first = true;
 
 			if ((e = blob_begin(c, &w)) != ERR_OK)
@@ -142,6 +146,57 @@ read_upload(struct ctx *c, json_t **meta, struct blob_info *blob)
 		return err_set(c, ERR_INVAL, "The request has no metadata part",
 		    NULL);
 	return ERR_OK;
+}
+
+/* Every field present in o and named in keys is a string (or null). */
+static const char *
+strings_only(struct ctx *c, json_t *o, const char *prefix,
+    const char *const *keys)
+{
+	for (int i = 0; keys[i] != NULL; i++) {
+		json_t	*v = json_object_get(o, keys[i]);
+
+		if (v != NULL && !json_is_string(v) && !json_is_null(v))
+			return arena_printf(c->arena, "%s%s must be a string",
+			    prefix, keys[i]);
+	}
+	return NULL;
+}
+
+/* The metadata's shape: objects, strings, cc an array of strings. */
+static const char *
+meta_shape(struct ctx *c, json_t *meta, bool ingest)
+{
+	static const char *const pk[] = { "id", "family_name", "given_name",
+	    "birth_date", "sex", "kvnr", "insurer", NULL };
+	static const char *const ok[] = { "number", "clinic", "physician",
+	    "lanr", "referral_date", NULL };
+	static const char *const vk[] = { "status", "title", "exam_date",
+	    "reporting_physician", NULL };
+	const char	*bad;
+	json_t		*cc, *x;
+	size_t		 i;
+
+	if ((bad = strings_only(c, meta, "", vk)) != NULL)
+		return bad;
+	if (!ingest)
+		return NULL;
+	if (!json_is_object(json_object_get(meta, "patient")) ||
+	    !json_is_object(json_object_get(meta, "order")))
+		return "metadata needs patient and order objects";
+	if ((bad = strings_only(c, json_object_get(meta, "patient"), "patient.",
+	    pk)) != NULL || (bad = strings_only(c, json_object_get(meta,
+	    "order"), "order.", ok)) != NULL)
+		return bad;
+	cc = json_object_get(json_object_get(meta, "order"), "cc");
+	if (cc != NULL && !json_is_null(cc)) {
+		if (!json_is_array(cc) || json_array_size(cc) > 20)
+			return "order.cc must be an array of clinic ids (at most 20)";
+		json_array_foreach(cc, i, x)
+			if (!json_is_string(x))
+				return "order.cc must be an array of clinic ids";
+	}
+	return NULL;
 }
 
 static void
@@ -199,10 +254,14 @@ h_report_ingest(struct ctx *c)
 	}
 	if ((e = read_upload(c, &meta, &blob)) != ERR_OK)
 		return fail(c, e);
+	{
+		const char	*bad = meta_shape(c, meta, true);
+
+		if (bad != NULL)
+			return ocs_fail(c, 400, bad);
+	}
 	jp = json_object_get(meta, "patient");
 	jo = json_object_get(meta, "order");
-	if (!json_is_object(jp) || !json_is_object(jo))
-		return ocs_fail(c, 400, "metadata needs patient and order objects");
 	p.ppid = jstr(jp, "id");
 	p.family = jstr(jp, "family_name");
 	p.given = jstr(jp, "given_name");
@@ -247,6 +306,12 @@ h_report_version(struct ctx *c)
 		return ocs_fail(c, 404, "Report not found");
 	if ((e = read_upload(c, &meta, &blob)) != ERR_OK)
 		return fail(c, e);
+	{
+		const char	*bad = meta_shape(c, meta, false);
+
+		if (bad != NULL)
+			return ocs_fail(c, 400, bad);
+	}
 	version_from(meta, &v);
 	if ((e = report_add_version(c, id, &v, &blob, &vid)) != ERR_OK)
 		return fail(c, e);
@@ -289,7 +354,7 @@ h_report_get(struct ctx *c)
 
 	if (route_param_int64(c, "id", 1, INT64_MAX, &id) != ERR_OK)
 		return ocs_fail(c, 404, "Report not found");
-	if (c->user->roles == ROLE_ADMIN)
+	if (c->user->roles & ROLE_ADMIN)
 		return ocs_fail(c, 404, "Report not found");
 	return reply_report(c, id);
 }
@@ -312,7 +377,7 @@ h_report_download(struct ctx *c)
 	if (route_param_int64(c, "id", 1, INT64_MAX, &id) != ERR_OK ||
 	    route_param_int64(c, "version", 0, INT32_MAX, &ver) != ERR_OK)
 		return ocs_fail(c, 404, "Report not found");
-	if (c->user->roles == ROLE_ADMIN)
+	if (c->user->roles & ROLE_ADMIN)
 		return ocs_fail(c, 404, "Report not found");
 	if ((e = report_disclose(c, id, ver, &f)) != ERR_OK)
 		return fail(c, e);
@@ -577,7 +642,8 @@ h_consent_confirmation(struct ctx *c)
 	    "count(*) FROM shares s WHERE s.consent_id = k.id AND s.end_reason = "
 	    "'consent_withdrawn')::text FROM consents k JOIN patients p ON p.id = "
 	    "k.patient_id WHERE k.id = $1 AND k.withdrawn_at IS NOT NULL AND "
-	    "p.erased_at IS NULL", "is", id, c->conf->timezone)) != ERR_OK)
+	    "p.erased_at IS NULL AND (p.restricted_at IS NULL OR $3)", "isB", id,
+	    c->conf->timezone, (c->user->roles & ROLE_MANAGER) != 0)) != ERR_OK)
 		return e;
 	if (db_rows_n(r) != 1)
 		return err_set(c, ERR_NOTFOUND, "Consent not found", NULL);

@@ -225,7 +225,9 @@ pg_start() {
     fi
     local opts="-c listen_addresses='' -p $PGPORT -k $PGSOCK -c unix_socket_permissions=0700"
     # Socket 0700: only the postgres user and root (the stack's users) may connect;
-    # auth is "trust".
+    # auth is "trust".  Error lines stay terse and statements are not logged:
+    # a failing row's DETAIL would carry patient data into the log.
+    opts+=" -c log_error_verbosity=terse -c log_min_error_statement=panic"
     if [[ ${REFX_TEST_FAST:-0} == 1 ]]; then
         opts+=" -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
     fi

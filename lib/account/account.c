@@ -332,6 +332,15 @@ account_role_set(struct ctx *c, int64_t id, unsigned role, bool on)
 
 	if (name == NULL)
 		return err_set(c, ERR_INVAL, "unknown role", NULL);
+	if (on && role == ROLE_ADMIN) {
+		if ((e = db_query(c, &r, "SELECT 1 FROM group_members m JOIN "
+		    "groups g ON g.id = m.group_id WHERE m.user_id = $1 AND g.kind "
+		    "= 'referrer' AND g.deleted_at IS NULL", "i", id)) != ERR_OK)
+			return e;
+		if (db_rows_n(r) > 0)
+			return err_set(c, ERR_FORBIDDEN, "Members of a referrer "
+			    "clinic cannot be administrators", NULL);
+	}
 	if (on)
 		e = db_query(c, &r, "INSERT INTO user_roles (user_id, role) "
 		    "VALUES ($1, $2) ON CONFLICT DO NOTHING", "is", id, name);
@@ -446,10 +455,19 @@ account_member_set(struct ctx *c, int64_t group_id, int64_t user_id, bool on)
 	struct db_rows	*r;
 	int		 e;
 
-	if (on)
+	if (on) {
+		/* § 203 StGB: whoever operates the system is no recipient */
+		if ((e = db_query(c, &r, "SELECT 1 FROM groups g, user_roles x "
+		    "WHERE g.id = $1 AND g.kind = 'referrer' AND x.user_id = $2 "
+		    "AND x.role = 'admin'", "ii", group_id, user_id)) != ERR_OK)
+			return e;
+		if (db_rows_n(r) > 0)
+			return err_set(c, ERR_FORBIDDEN, "Administrators cannot be "
+			    "members of a referrer clinic", NULL);
 		e = db_query(c, &r, "INSERT INTO group_members (group_id, "
 		    "user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING", "ii",
 		    group_id, user_id);
+	}
 	else
 		e = db_query(c, &r, "DELETE FROM group_members WHERE group_id = "
 		    "$1 AND user_id = $2", "ii", group_id, user_id);

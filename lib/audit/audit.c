@@ -16,6 +16,29 @@
 #include "db/db.h"
 #include "jx/jx.h"
 
+/*
+ * Events about a report file or a share of one carry the patient's id even
+ * when the caller did not know it (WebDAV, public links, throttling), so
+ * the Art. 15 export and erasure find every access by patient.
+ */
+#define OBJECT_ID_SQL "(CASE WHEN $8 ~ '^[0-9]{1,18}$' THEN $8 END)::bigint"
+#define ABOUT_ID_SQL "(CASE WHEN $10::jsonb->>'about_id' ~ '^[0-9]{1,18}$' " \
+	"THEN $10::jsonb->>'about_id' END)::bigint"
+#define PATIENT_OF_OBJECT "CASE $7 WHEN 'share' THEN (SELECT s.patient_id " \
+	"FROM shares s WHERE s.id = " OBJECT_ID_SQL ") WHEN 'file' THEN (SELECT " \
+	"r.patient_id FROM report_versions v JOIN reports r ON r.id = " \
+	"v.report_id WHERE v.file_id = " OBJECT_ID_SQL " LIMIT 1) WHEN " \
+	"'report_version' THEN (SELECT r.patient_id FROM report_versions v " \
+	"JOIN reports r ON r.id = v.report_id WHERE v.id = " OBJECT_ID_SQL ") " \
+	"WHEN 'report' THEN (SELECT r.patient_id FROM reports r WHERE r.id = " \
+	OBJECT_ID_SQL ") WHEN 'consent' THEN (SELECT k.patient_id FROM " \
+	"consents k WHERE k.id = " OBJECT_ID_SQL ") ELSE CASE $10::jsonb->>" \
+	"'about_type' WHEN 'report' THEN (SELECT r.patient_id FROM reports r " \
+	"WHERE r.id = " ABOUT_ID_SQL ") WHEN 'consent' THEN (SELECT " \
+	"k.patient_id FROM consents k WHERE k.id = " ABOUT_ID_SQL ") WHEN " \
+	"'gdpr_request' THEN (SELECT g.patient_id FROM gdpr_requests g WHERE " \
+	"g.id = " ABOUT_ID_SQL ") END END"
+
 int
 audit_write(struct ctx *c, const struct audit_event *ev)
 {
@@ -52,7 +75,8 @@ audit_write(struct ctx *c, const struct audit_event *ev)
 	    "actor_user_id, actor_credential_id, client_addr, request_id, "
 	    "action, object_type, object_id, patient_id, details) VALUES "
 	    "(now(), $1, $2::bigint, $3::bigint, $4::inet, $5, $6, $7, $8, "
-	    "$9::bigint, $10::jsonb)", "ssssssssss", actor_type, uid, cred,
+	    "coalesce($9::bigint, " PATIENT_OF_OBJECT "), $10::jsonb)",
+	    "ssssssssss", actor_type, uid, cred,
 	    c->req ? auth_client_addr(c) : NULL, c->reqid, ev->action,
 	    ev->object_type,
 	    ev->object_id, pid, details);

@@ -409,6 +409,17 @@ db_tx_begin(struct ctx *c)
 }
 
 int
+db_tx_begin_snapshot(struct ctx *c)
+{
+	int	 e;
+
+	if ((e = db_exec(c, "BEGIN ISOLATION LEVEL REPEATABLE READ", "")) ==
+	    ERR_OK)
+		c->db->in_tx = true;
+	return e;
+}
+
+int
 db_tx_commit(struct ctx *c)
 {
 	c->db->in_tx = false;

@@ -104,6 +104,12 @@ bool db_get_bool(const struct db_rows *r, int row, int col);
  * gone either way).  Rollback never fails visibly.
  */
 int db_tx_begin(struct ctx *c) __attribute__((warn_unused_result));
+
+/*
+ * db_tx_begin_snapshot - BEGIN ISOLATION LEVEL REPEATABLE READ: every
+ * statement until commit sees one consistent snapshot (exports).
+ */
+int db_tx_begin_snapshot(struct ctx *c) __attribute__((warn_unused_result));
 int db_tx_commit(struct ctx *c) __attribute__((warn_unused_result));
 void db_tx_rollback(struct ctx *c);
 bool db_in_tx(const struct ctx *c);

@@ -43,7 +43,8 @@ notify_user(struct ctx *c, int64_t user_id, const char *object_type,
 
 int
 notify_mail(struct ctx *c, const char *address, int64_t user_id,
-    int64_t group_id, const char *subject, const char *body)
+    int64_t group_id, const char *object_type, const char *object_id,
+    const char *subject, const char *body)
 {
 	struct audit_event	 ev = { 0 };
 	struct db_rows		*r;
@@ -61,9 +62,10 @@ notify_mail(struct ctx *c, const char *address, int64_t user_id,
 	ev.action = "notification.sent";
 	ev.object_type = "mail";
 	ev.object_id = db_get(r, 0, 0);
-	ev.details = json_pack("{s:I,s:I,s:s}", "recipient_user_id",
+	ev.details = json_pack("{s:I,s:I,s:s,s:s,s:s}", "recipient_user_id",
 	    (json_int_t)user_id, "recipient_group_id", (json_int_t)group_id,
-	    "channel", "email");
+	    "channel", "email", "about_type", object_type, "about_id",
+	    object_id);
 	return audit_write(c, &ev);
 }
 
@@ -99,13 +101,14 @@ notify_clinic(struct ctx *c, int64_t group_id, const char *object_type,
 		addr = db_get(g, 0, 0);
 	}
 	if (addr != NULL && addr[0] != '\0')
-		return notify_mail(c, addr, 0, group_id, subject, body);
+		return notify_mail(c, addr, 0, group_id, object_type, object_id,
+		    subject, body);
 	for (int i = 0; i < db_rows_n(r); i++) {
 		int64_t	 uid;
 
 		(void)db_get_int64(r, i, 0, 1, INT64_MAX, &uid);
-		if ((e = notify_mail(c, db_get(r, i, 1), uid, group_id, subject,
-		    body)) != ERR_OK)
+		if ((e = notify_mail(c, db_get(r, i, 1), uid, group_id,
+		    object_type, object_id, subject, body)) != ERR_OK)
 			return e;
 	}
 	return ERR_OK;

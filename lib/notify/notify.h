@@ -25,10 +25,13 @@ int notify_user(struct ctx *c, int64_t user_id, const char *object_type,
 
 /*
  * notify_mail - queue one e-mail (plain text) to address; user_id or
- * group_id name the recipient for the audit trail (0 = none).
+ * group_id name the recipient for the audit trail (0 = none), object_type
+ * and object_id what it is about (the audit row finds the patient from
+ * them).  No address: nothing.
  */
 int notify_mail(struct ctx *c, const char *address, int64_t user_id,
-    int64_t group_id, const char *subject, const char *body);
+    int64_t group_id, const char *object_type, const char *object_id,
+    const char *subject, const char *body);
 
 /*
  * notify_clinic - tell a referrer clinic: a notification for every

@@ -72,11 +72,14 @@ consent_create(struct ctx *c, const struct consent_in *in, int64_t *id)
 		(void)db_get_int64(r, 0, 0, 1, INT64_MAX, &gid);
 	}
 	if (in->user != NULL) {
-		if ((e = db_query(c, &r, "SELECT id FROM users WHERE lower(uid) = "
-		    "lower($1) AND deleted_at IS NULL", "s", in->user)) != ERR_OK)
+		if ((e = db_query(c, &r, "SELECT id FROM users u WHERE lower(uid) "
+		    "= lower($1) AND deleted_at IS NULL AND NOT system AND NOT "
+		    "EXISTS (SELECT 1 FROM user_roles x WHERE x.user_id = u.id AND "
+		    "x.role = 'admin')", "s", in->user)) != ERR_OK)
 			return e;
 		if (db_rows_n(r) != 1)
-			return err_set(c, ERR_INVAL, "user does not exist", NULL);
+			return err_set(c, ERR_INVAL, "user does not exist or cannot "
+			    "receive reports", NULL);
 		(void)db_get_int64(r, 0, 0, 1, INT64_MAX, &uid);
 	}
 	/* the report or order must belong to the patient */
@@ -154,14 +157,18 @@ row_json(struct db_rows *r, int i)
 	    "shares", db_get(r, i, 20));
 }
 
+/* Restricted (Art. 18) and erased patients: managers only, $2. */
+#define VISIBLE "EXISTS (SELECT 1 FROM patients p WHERE p.id = k.patient_id " \
+	"AND (p.restricted_at IS NULL OR $2))"
+
 int
 consent_json(struct ctx *c, int64_t id, json_t **out)
 {
 	struct db_rows	*r;
 	int		 e;
 
-	if ((e = db_query(c, &r, "SELECT " CONSENT_COLS " WHERE k.id = $1", "i",
-	    id)) != ERR_OK)
+	if ((e = db_query(c, &r, "SELECT " CONSENT_COLS " WHERE k.id = $1 AND "
+	    VISIBLE, "iB", id, (c->user->roles & ROLE_MANAGER) != 0)) != ERR_OK)
 		return e;
 	if (db_rows_n(r) != 1)
 		return err_set(c, ERR_NOTFOUND, "Consent not found", NULL);
@@ -176,7 +183,8 @@ consent_list(struct ctx *c, int64_t patient_id, json_t **out)
 	int		 e;
 
 	if ((e = db_query(c, &r, "SELECT " CONSENT_COLS " WHERE k.patient_id = "
-	    "$1 ORDER BY k.id DESC", "i", patient_id)) != ERR_OK)
+	    "$1 AND " VISIBLE " ORDER BY k.id DESC", "iB", patient_id,
+	    (c->user->roles & ROLE_MANAGER) != 0)) != ERR_OK)
 		return e;
 	*out = json_array();
 	for (int i = 0; i < db_rows_n(r); i++)

@@ -67,11 +67,45 @@ report_kvnr_valid(const char *s)
 	return sum % 10 == s[9] - '0';
 }
 
+/* NULL (absent) or a real calendar date YYYY-MM-DD, years 1900..2199. */
 static bool
 date_ok(const char *s)
 {
-	return s == NULL || (strlen(s) == 10 && s[4] == '-' && s[7] == '-' &&
-	    strspn(s, "0123456789-") == 10);
+	static const int mdays[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30,
+	    31 };
+	int	 y, m, d, dim;
+
+	if (s == NULL)
+		return true;
+	if (strlen(s) != 10 || s[4] != '-' || s[7] != '-' || strspn(s,
+	    "0123456789-") != 10 || sscanf(s, "%4d-%2d-%2d", &y, &m, &d) != 3)
+		return false;
+	if (y < 1900 || y > 2199 || m < 1 || m > 12)
+		return false;
+	dim = mdays[m - 1] + (m == 2 && ((y % 4 == 0 && y % 100 != 0) ||
+	    y % 400 == 0));
+	return d >= 1 && d <= dim;
+}
+
+/* A date (validated) not after the request clock's UTC day. */
+static bool
+date_not_future(struct ctx *c, const char *s)
+{
+	time_t		 now = (time_t)settings_now(c);
+	struct tm	 tm;
+	char		 today[16];
+
+	if (s == NULL)
+		return true;
+	gmtime_r(&now, &tm);
+	strftime(today, sizeof(today), "%Y-%m-%d", &tm);
+	return strcmp(s, today) <= 0;
+}
+
+static bool
+len_ok(const char *s, size_t max)
+{
+	return s == NULL || strlen(s) <= max;
 }
 
 int
@@ -98,6 +132,10 @@ report_patient_upsert(struct ctx *c, const struct patient_in *in, int64_t *id)
 	if (in->ppid == NULL || in->ppid[0] == '\0' || strlen(in->ppid) > 64)
 		return err_set(c, ERR_INVAL, "patient.id is required (at most 64 "
 		    "characters)", NULL);
+	/* concurrent first ingests of one patient: one creates, the rest wait */
+	if ((e = db_exec(c, "SELECT pg_advisory_xact_lock(hashtextextended("
+	    "'patient:' || $1, 7))", "s", in->ppid)) != ERR_OK)
+		return e;
 	e = db_query(c, &r, "SELECT id FROM patients WHERE practice_patient_id "
 	    "= $1", "s", in->ppid);
 	if (e != ERR_OK)
@@ -110,9 +148,12 @@ report_patient_upsert(struct ctx *c, const struct patient_in *in, int64_t *id)
 	    strlen(in->family) > 200 || (in->given && strlen(in->given) > 200))
 		return err_set(c, ERR_INVAL, "patient.family_name is required (at "
 		    "most 200 characters)", NULL);
-	if (!date_ok(in->birth_date))
-		return err_set(c, ERR_INVAL, "patient.birth_date must be "
-		    "YYYY-MM-DD", NULL);
+	if (!date_ok(in->birth_date) || !date_not_future(c, in->birth_date))
+		return err_set(c, ERR_INVAL, "patient.birth_date must be a past "
+		    "date YYYY-MM-DD", NULL);
+	if (!len_ok(in->insurer, 200))
+		return err_set(c, ERR_INVAL, "patient.insurer is too long (at most "
+		    "200 characters)", NULL);
 	if (in->sex != NULL && strcmp(in->sex, "female") && strcmp(in->sex,
 	    "male") && strcmp(in->sex, "diverse") && strcmp(in->sex, "unknown"))
 		return err_set(c, ERR_INVAL, "patient.sex must be female, male, "
@@ -126,11 +167,6 @@ report_patient_upsert(struct ctx *c, const struct patient_in *in, int64_t *id)
 	    "$2, $3, $4::date, $5, nullif($6, ''), $7) RETURNING id", "sssssss",
 	    in->ppid, in->family, in->given, in->birth_date, in->sex, in->kvnr,
 	    in->insurer);
-	if (e == ERR_INVAL) {
-		err_clear(c);
-		return err_set(c, ERR_INVAL, "patient.birth_date is not a valid "
-		    "date", NULL);
-	}
 	if (e != ERR_OK)
 		return e;
 	(void)db_get_int64(r, 0, 0, 1, INT64_MAX, id);
@@ -147,24 +183,37 @@ report_order_upsert(struct ctx *c, const struct order_in *in,
 
 	if (in->number == NULL || in->number[0] == '\0' ||
 	    strlen(in->number) > 64)
-		return err_set(c, ERR_INVAL, "order.number is required", NULL);
-	if ((e = db_query(c, &r, "SELECT id, patient_id FROM orders WHERE "
-	    "order_number = $1", "s", in->number)) != ERR_OK)
+		return err_set(c, ERR_INVAL, "order.number is required (at most 64 "
+		    "characters)", NULL);
+	if (in->lanr != NULL && in->lanr[0] != '\0' && (strlen(in->lanr) != 9 ||
+	    strspn(in->lanr, "0123456789") != 9))
+		return err_set(c, ERR_INVAL, "order.lanr must be 9 digits", NULL);
+	if (!date_ok(in->referral_date))
+		return err_set(c, ERR_INVAL, "order.referral_date must be a date "
+		    "YYYY-MM-DD", NULL);
+	if (!len_ok(in->physician, 200))
+		return err_set(c, ERR_INVAL, "order.physician is too long (at most "
+		    "200 characters)", NULL);
+	if ((e = db_exec(c, "SELECT pg_advisory_xact_lock(hashtextextended("
+	    "'order:' || $1, 7))", "s", in->number)) != ERR_OK)
+		return e;
+	if ((e = db_query(c, &r, "SELECT o.id, o.patient_id, lower(g.gid) = "
+	    "lower($2) FROM orders o JOIN groups g ON g.id = o.referrer_group_id "
+	    "WHERE o.order_number = $1", "ss", in->number, in->clinic ?
+	    in->clinic : "")) != ERR_OK)
 		return e;
 	if (db_rows_n(r) == 1) {
 		(void)db_get_int64(r, 0, 0, 1, INT64_MAX, id);
 		(void)db_get_int64(r, 0, 1, 1, INT64_MAX, &other);
 		if (other != patient_id)
-			return err_set(c, ERR_INVAL, "order.number belongs to "
+			return err_set(c, ERR_CONFLICT, "order.number belongs to "
 			    "another patient", NULL);
+		/* the referrer of record never changes silently */
+		if (in->clinic != NULL && !db_get_bool(r, 0, 2))
+			return err_set(c, ERR_CONFLICT, "order.number belongs to "
+			    "another clinic", NULL);
 		return ERR_OK;
 	}
-	if (in->lanr != NULL && in->lanr[0] != '\0' && (strlen(in->lanr) != 9 ||
-	    strspn(in->lanr, "0123456789") != 9))
-		return err_set(c, ERR_INVAL, "order.lanr must be 9 digits", NULL);
-	if (!date_ok(in->referral_date))
-		return err_set(c, ERR_INVAL, "order.referral_date must be "
-		    "YYYY-MM-DD", NULL);
 	if (in->clinic == NULL || (e = db_query(c, &r, "SELECT id FROM groups "
 	    "WHERE lower(gid) = lower($1) AND kind = 'referrer' AND deleted_at "
 	    "IS NULL", "s", in->clinic)) != ERR_OK || db_rows_n(r) != 1) {
@@ -217,7 +266,8 @@ check_version(struct ctx *c, const struct version_in *v)
 		return err_set(c, ERR_INVAL, "title is required (at most 300 "
 		    "characters)", NULL);
 	if (!date_ok(v->exam_date))
-		return err_set(c, ERR_INVAL, "exam_date must be YYYY-MM-DD", NULL);
+		return err_set(c, ERR_INVAL, "exam_date must be a date YYYY-MM-DD",
+		    NULL);
 	if (v->physician != NULL && strlen(v->physician) > 200)
 		return err_set(c, ERR_INVAL, "reporting_physician too long",
 		    NULL);
@@ -441,6 +491,16 @@ basis_one(struct ctx *c, int64_t version_id, int type, int64_t with_user,
 
 	memset(out, 0, sizeof(*out));
 	out->version_id = version_id;
+	if (type == SHARE_USER) {
+		/* administrators and system accounts receive no reports */
+		if ((e = db_query(c, &r, "SELECT 1 FROM users u WHERE u.id = $1 "
+		    "AND (u.system OR EXISTS (SELECT 1 FROM user_roles x WHERE "
+		    "x.user_id = u.id AND x.role = 'admin'))", "i", with_user)) !=
+		    ERR_OK)
+			return e;
+		if (db_rows_n(r) > 0)
+			return ocs_fail(c, 403, NO_BASIS);
+	}
 	e = db_query(c, &r, "SELECT r.patient_id, ($3 = 1 AND (o.referrer_group_id "
 	    "= $5 OR EXISTS (SELECT 1 FROM order_cc x WHERE x.order_id = o.id "
 	    "AND x.group_id = $5))) OR ($3 = 0 AND EXISTS (SELECT 1 FROM "
@@ -557,6 +617,10 @@ report_may_read(struct ctx *c, int64_t version_id, bool *ok)
 	(void)db_get_int64(r, 0, 0, 0, INT64_MAX, &file_id);
 	if (file_id == 0 || db_get_bool(r, 0, 1))
 		return ERR_OK;		/* content gone */
+	/* admins operate the system; they read no content (§ 203 StGB),
+	   whatever else they are */
+	if (c->user->roles & ROLE_ADMIN)
+		return ERR_OK;
 	if (c->user->roles & ROLE_MANAGER) {
 		*ok = true;
 		return ERR_OK;
@@ -565,7 +629,6 @@ report_may_read(struct ctx *c, int64_t version_id, bool *ok)
 		*ok = !db_get_bool(r, 0, 2);
 		return ERR_OK;
 	}
-	/* admins operate the system; they read no content (§ 203 StGB) */
 	if ((e = share_access(c, c->user->id, file_id, &perms)) != ERR_OK)
 		return e;
 	*ok = (perms & PERM_READ) != 0;
@@ -595,7 +658,19 @@ report_on_read(struct ctx *c, int64_t file_id, const char *how)
 	struct db_rows	*r;
 	int64_t		 vid, patient;
 
-	if (c->user == NULL || (c->user->roles & (ROLE_STAFF | ROLE_MANAGER)))
+	if (c->user == NULL)
+		return ERR_OK;
+	if (c->user->roles & ROLE_ADMIN) {
+		/* no path hands report content to an administrator */
+		if (db_query(c, &r, "SELECT 1 FROM report_versions WHERE file_id "
+		    "= $1", "i", file_id) != ERR_OK)
+			return c->err;
+		if (db_rows_n(r) > 0)
+			return err_set(c, ERR_NOTFOUND, "File not found",
+			    "admin read of report content refused");
+		return ERR_OK;
+	}
+	if (c->user->roles & (ROLE_STAFF | ROLE_MANAGER))
 		return ERR_OK;
 	if (db_query(c, &r, "SELECT v.id, rp.patient_id FROM report_versions v "
 	    "JOIN reports rp ON rp.id = v.report_id JOIN files f ON f.id = $1 "
@@ -703,7 +778,7 @@ report_share(struct ctx *c, int64_t report_id, struct share_new *req,
 		    "i", out->with_user)) != ERR_OK)
 			return e;
 		return notify_mail(c, db_get(r, 0, 0), out->with_user, 0,
-		    "New report available", arena_printf(c->arena, MAIL_NEW,
+		    "report", idstr(c, report_id), "New report available", arena_printf(c->arena, MAIL_NEW,
 		    portal_link(c, report_id)));
 	}
 	return ERR_OK;
@@ -749,12 +824,14 @@ report_json(struct ctx *c, int64_t report_id, json_t **out)
 	if ((e = db_query(c, &r, "SELECT rp.id, o.order_number, g.gid, "
 	    "o.physician_name, p.id, p.practice_patient_id, p.family_name, "
 	    "p.given_name, p.birth_date::text, rp.created_at, rp.purged_at IS "
-	    "NOT NULL, p.erased_at IS NOT NULL FROM reports rp JOIN orders o ON "
+	    "NOT NULL, p.erased_at IS NOT NULL, p.restricted_at IS NOT NULL FROM "
+	    "reports rp JOIN orders o ON "
 	    "o.id = rp.order_id JOIN groups g ON g.id = o.referrer_group_id JOIN "
 	    "patients p ON p.id = rp.patient_id WHERE rp.id = $1", "i",
 	    report_id)) != ERR_OK)
 		return e;
-	if (db_rows_n(r) != 1)
+	if (db_rows_n(r) != 1 || (c->user->roles & ROLE_ADMIN) ||
+	    (db_get_bool(r, 0, 12) && !(c->user->roles & ROLE_MANAGER)))
 		return err_set(c, ERR_NOTFOUND, "Report not found", NULL);
 	if ((e = db_query(c, &v, "SELECT v.id, v.version, v.status, v.title, "
 	    "v.exam_date::text, v.reporting_physician, extract(epoch FROM "
@@ -862,6 +939,10 @@ report_list(struct ctx *c, const char *patient, const char *clinic,
 	if (!date_ok(from) || !date_ok(to))
 		return err_set(c, ERR_INVAL, "from and to must be YYYY-MM-DD",
 		    NULL);
+	if (c->user->roles & ROLE_ADMIN) {
+		*out = json_array();	/* no content for administrators */
+		return ERR_OK;
+	}
 	if (is_staff(c))
 		e = db_query(c, &r, "SELECT rp.id, p.family_name, p.given_name, "
 		    "p.birth_date::text, cur.title, cur.status, extract(epoch FROM "

@@ -606,9 +606,14 @@ def test_existing_patient_and_order_matched(stack, staff, clinic):
     assert stack.psql("SELECT count(*) FROM orders WHERE order_number = "
                       "'ORD-%s'" % p.ppid) == "1"
     # patient search: name prefix, id, KVNR, birth date
-    for q in (p.family[:9], p.ppid, p.birth):
-        ids = [x["id"] for x in staff.ok("GET", "/patients", params={"q": q})]
+    for q in (p.family[:9], p.ppid, p.birth, "A123456780"):
+        ids = [x["id"] for x in staff.ok("POST", "/patients/search",
+                                          data={"q": q})]
         assert a["patient"]["id"] in ids, q
+    # GET works too (the access log keeps no query strings)
+    ids = [x["id"] for x in staff.ok("GET", "/patients",
+                                     params={"q": p.ppid})]
+    assert ids == [a["patient"]["id"]]
     lst = staff.ok("GET", "/reports", params={"patient": p.ppid})
     assert [x["id"] for x in lst] == [b["id"], a["id"]]
 
