@@ -190,7 +190,7 @@ h_gdpr_request(struct ctx *c)
 	if (!db_is_null(r, 0, 8) && (e = jx_parse(c, sv_from(db_get(r, 0, 8)),
 	    1 << 24, &conf)) != ERR_OK)
 		return e;
-	o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:o,s:o,s:o,s:o}", "id",
+	o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:o,s:o,s:O,s:o}", "id",
 	    db_get(r, 0, 0), "reference", db_get(r, 0, 1), "kind", db_get(r, 0,
 	    2), "patient_id", db_get(r, 0, 3), "requested_at", db_get(r, 0, 4),
 	    "requested_by", db_get(r, 0, 5), "channel", jx_str(db_get(r, 0, 6)),
@@ -217,6 +217,8 @@ h_gdpr_confirmation_file(struct ctx *c)
 	(void)http_res_header(c, "Content-Disposition", arena_printf(c->arena,
 	    "attachment; filename=\"%s.json\"", db_get(r, 0, 1)));
 	(void)http_res_header(c, "Cache-Control", "no-store");
+	if ((e = http_res_stream_begin(c)) != ERR_OK)
+		return e;
 	return http_res_write(c, file, strlen(file));
 }
 
@@ -235,8 +237,7 @@ h_gdpr_confirmation_page(struct ctx *c)
 	if ((e = jx_parse(c, sv_from(db_get(r, 0, 8)), 1 << 24, &conf)) !=
 	    ERR_OK)
 		return e;
-	p = printable(conf);
-	json_decref(conf);
+	p = printable(conf);	/* conf stays the arena's */
 	json_object_set_new(p, "signature", json_string(db_get(r, 0, 9)));
 	json_object_set_new(p, "requested_at", json_string(db_get(r, 0, 4)));
 	json_object_set_new(p, "erased", json_string(json_object_get(p,
@@ -338,6 +339,8 @@ h_gdpr_audit(struct ctx *c)
 	(void)http_res_header(c, "Content-Disposition",
 	    "attachment; filename=\"audit.csv\"");
 	(void)http_res_header(c, "Cache-Control", "no-store");
+	if ((e = http_res_stream_begin(c)) != ERR_OK)
+		return e;
 	return http_res_write(c, buf_cstr(&b), b.n);
 }
 

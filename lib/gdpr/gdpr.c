@@ -238,10 +238,8 @@ gdpr_access_export(struct ctx *c, int64_t patient_id, json_t **out)
 			    (json_int_t)json_array_size(json_object_get(doc,
 			    "accesses"))));
 		}
-		if (e != ERR_OK)
-			json_decref(doc);
-		else
-			*out = doc;
+		if (e == ERR_OK)
+			*out = json_incref(doc);	/* arena-owned: keep */
 	}
 	if (e != ERR_OK) {
 		db_tx_rollback(c);
@@ -772,7 +770,7 @@ gdpr_audit_search(struct ctx *c, const struct gdpr_audit_q *q, json_t **out)
 			*out = NULL;
 			return e;
 		}
-		json_array_append_new(*out, row);
+		json_array_append(*out, row);	/* row stays the arena's */
 	}
 	return ERR_OK;
 }
@@ -814,6 +812,7 @@ gdpr_incident(struct ctx *c, const struct gdpr_audit_q *q, json_t **out)
 		return e;
 	if ((e = jx_parse(c, sv_from(db_get(r, 0, 0)), DOC_MAX, out)) != ERR_OK)
 		return e;
+	json_incref(*out);	/* the caller's, not the arena's */
 	json_object_set_new(*out, "query", json_pack("{s:o,s:o,s:o,s:o,s:o}",
 	    "actor", jx_str(nz(q->actor)), "link_id", lid ? json_integer(lid) :
 	    json_null(), "address", jx_str(nz(q->address)), "from",
@@ -867,7 +866,7 @@ gdpr_processing_record(struct ctx *c, json_t **out)
 		json_decref(settings);
 		return e;
 	}
-	*out = json_pack("{s:s,s:{s:s,s:s},s:s,s:[s,s,s],s:o,s:o,s:{s:b,s:s,"
+	*out = json_pack("{s:s,s:{s:s,s:s},s:s,s:[s,s,s],s:O,s:o,s:{s:b,s:s,"
 	    "s:s,s:s}}", "schema", "refx.processing-record.v1", "controller",
 	    "instance", c->conf->instance_name, "url", c->conf->base_url,
 	    "purpose", "Exchange of diagnostic reports between the practice and "
