@@ -329,7 +329,6 @@ def test_retention_duty_blocks_then_restriction(stack, accounts, world):
 
 def test_zz_erasure_end_to_end(stack, world, accounts, mailbox):
     w = world
-    mail_before = len(mailbox.to(w.ma.email))
     name = received_name(w.ma)[0]
     assert w.ma.dav("GET", name).status_code == 200
     r = w.mgr.api("POST", "/patients/%s/erasure" % w.pid,
@@ -385,8 +384,13 @@ def test_zz_erasure_end_to_end(stack, world, accounts, mailbox):
     notes = [n for n in w.mb.notifications()
              if n["subject"] == "A report was deleted"]
     assert len(notes) == 1
-    mails = mailbox.wait_for(w.ma.email, mail_before + 1)
-    last = mails[-1]
+    from conftest import wait_for
+
+    def deleted_mails():
+        return [m for m in mailbox.to(w.ma.email)
+                if b"Subject: A report was deleted" in m]
+    assert wait_for(lambda: len(deleted_mails()) == 1, 15)
+    last = deleted_mails()[0]
     assert b"Subject: A report was deleted" in last
     assert out["reference"].encode() in last
     for secret in w.p.secrets():
