@@ -510,7 +510,7 @@ parse(struct arena *a, struct tmpl *t, char *err, size_t errlen)
 		goto done;
 	}
 	while (!cur_eof(&c)) {
-		size_t		 k = find2(&c, '{'), lead, after;
+		size_t		 k = find2(&c, '{'), lead = 0, after = 0;
 		unsigned	 tagline;
 		bool		 first, alone;
 
