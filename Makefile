@@ -48,7 +48,7 @@ UNIT_SRC := $(sort $(wildcard tests/unit/*_test.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=build/$(BUILD)/tests/%)
 MIGRATIONS := $(sort $(wildcard migrations/*.sql))
 
-.PHONY: all clean test unit integration lint start stop run migrate deps check-config
+.PHONY: all clean test unit integration lint start stop run migrate deps check-config i18n-check
 all: $(BINDIR)/refx-fcgi $(BINDIR)/refx-admin
 
 # The worker knows the newest migration it needs; regenerated when the list
@@ -94,8 +94,11 @@ test: deps
 	REFX_BIN_DIR=$(CURDIR)/build/asan /usr/bin/python3 -m pytest -q \
 	    -p no:cacheprovider tests/integration
 
-lint:
+lint: i18n-check
 	@scripts/lint.sh
+
+i18n-check:
+	@scripts/i18n_check.py
 
 start: deps all
 	@scripts/stack.sh start

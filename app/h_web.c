@@ -18,7 +18,29 @@
 #include "core/log.h"
 #include "http/http.h"
 #include "jx/jx.h"
+#include "i18n/i18n.h"
 #include "tmpl/tmpl.h"
+
+const char *
+web_lang(struct ctx *c)
+{
+	if (c->lang == NULL)
+		c->lang = i18n_negotiate(c->i18n, c->user ? c->user->language :
+		    NULL, http_header(c, "Accept-Language"));
+	return c->lang;
+}
+
+const char *
+web_t(struct ctx *c, const char *msgid)
+{
+	return i18n_get(c->i18n, web_lang(c), msgid);
+}
+
+static const char *
+translate(void *ud, const char *msgid)
+{
+	return web_t(ud, msgid);
+}
 
 int
 web_render(struct ctx *c, int status, const char *name, const char *title,
@@ -31,15 +53,15 @@ web_render(struct ctx *c, int status, const char *name, const char *title,
 	if (data == NULL)
 		data = json_object();
 	jx_own(c->arena, data);
-	json_object_set_new(data, "title", json_string(title));
-	json_object_set_new(data, "lang", json_string("en"));
+	json_object_set_new(data, "title", json_string(web_t(c, title)));
+	json_object_set_new(data, "lang", json_string(web_lang(c)));
 	json_object_set_new(data, "instance_name",
 	    jx_str(c->conf->instance_name));
 	if (c->user != NULL && c->user->csrf_token != NULL)
 		json_object_set_new(data, "csrf_token",
 		    json_string(c->user->csrf_token));
 	buf_init(&out, c->arena, 4 * 1024 * 1024);
-	e = tmpl_render(c->tmpl, name, data, NULL, NULL, &out, err,
+	e = tmpl_render(c->tmpl, name, data, translate, c, &out, err,
 	    sizeof(err));
 	if (e != ERR_OK)
 		return err_set(c, ERR_INTERNAL, NULL, "template %s: %s", name,

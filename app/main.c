@@ -27,6 +27,7 @@
 #include "core/log.h"
 #include "db/db.h"
 #include "tmpl/tmpl.h"
+#include "i18n/i18n.h"
 
 struct worker {
 	pthread_t		 tid;
@@ -35,6 +36,7 @@ struct worker {
 	const struct conf	*conf;
 	const char		*db_password;
 	const struct tmpl_set	*tmpl;
+	const struct i18n	*i18n;
 };
 
 static void *
@@ -58,6 +60,7 @@ worker_main(void *arg)
 		c.conf = w->conf;
 		c.db = db;
 		c.tmpl = w->tmpl;
+		c.i18n = w->i18n;
 		app_dispatch(&c, &r);
 		FCGX_Finish_r(&r);
 		arena_reset(a);
@@ -122,6 +125,7 @@ main(int argc, char **argv)
 	struct conf	 conf;
 	struct worker	*workers;
 	struct tmpl_set	*tmpl = NULL;
+	struct i18n	*i18n = NULL;
 	char		 err[1024];
 	const char	*dbpw = NULL;
 	enum log_level	 lvl;
@@ -149,7 +153,8 @@ main(int argc, char **argv)
 	}
 	if (check) {
 		if (tmpl_load(conf.arena, conf.templates_dir, &tmpl, err,
-		    sizeof(err)) != 0) {
+		    sizeof(err)) != 0 || i18n_load(conf.arena, conf.locale_dir,
+		    &i18n, err, sizeof(err)) != 0) {
 			fprintf(stderr, "refx-fcgi: templates: %s\n", err);
 			conf_free(&conf);
 			return 1;
@@ -189,6 +194,11 @@ main(int argc, char **argv)
 		fprintf(stderr, "refx-fcgi: templates: %s\n", err);
 		return 1;
 	}
+	if (i18n_load(conf.arena, conf.locale_dir, &i18n, err,
+	    sizeof(err)) != 0) {
+		fprintf(stderr, "refx-fcgi: message catalogs: %s\n", err);
+		return 1;
+	}
 	if ((fd = open_socket(&conf)) < 0)
 		return 1;
 	workers = calloc((size_t)conf.threads, sizeof(*workers));
@@ -200,6 +210,7 @@ main(int argc, char **argv)
 		workers[i].conf = &conf;
 		workers[i].db_password = dbpw;
 		workers[i].tmpl = tmpl;
+		workers[i].i18n = i18n;
 		if (pthread_create(&workers[i].tid, NULL, worker_main,
 		    &workers[i]) != 0) {
 			log_err(NULL, "cannot start thread %d", i);

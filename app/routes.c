@@ -224,6 +224,20 @@ const struct route app_routes[] = {
 	{ GET_HEAD, ROUTE_WEB, "/dashboard/processing-record",
 	    h_gdpr_processing_page, AUTH_USER, 0, 0, ROLE_MANAGER },
 
+	/* The referrer portal */
+	{ GET_HEAD, ROUTE_WEB, "/portal", h_portal_inbox, AUTH_USER, 0, 0,
+	    0 },
+	{ HTTP_POST, ROUTE_WEB, "/portal", h_portal_inbox, AUTH_USER,
+	    FORM_MAX, 0, 0 },
+	{ GET_HEAD, ROUTE_WEB, "/portal/reports/{id}", h_portal_report,
+	    AUTH_USER, 0, 0, 0 },
+	{ GET_HEAD, ROUTE_WEB, "/portal/reports/{id}/versions/{version}/{how}",
+	    h_portal_file, AUTH_USER, 0, 0, 0 },
+	{ HTTP_POST, ROUTE_WEB, "/portal/reports/{id}/read",
+	    h_portal_mark_read, AUTH_USER, FORM_MAX, ROUTE_TX, 0 },
+	{ GET_HEAD, ROUTE_WEB, "/portal/notifications", h_portal_notifications,
+	    AUTH_USER, 0, 0, 0 },
+
 	/* Notifications (§9), v1 and v2 */
 	{ GET_HEAD, ROUTE_OCS, "/apps/notifications/api/{api}/notifications",
 	    h_notifications_list, AUTH_USER, 0, 0, 0 },

@@ -33,6 +33,14 @@ int web_redirect(struct ctx *c, const char *path);
  */
 const char *web_safe_target(struct ctx *c, const char *fallback);
 
+/*
+ * web_lang - the page language of this request ("de" or "en"): the
+ * account's language, else Accept-Language, else German.  web_t - msgid
+ * translated into it (the catalogs in po/).
+ */
+const char *web_lang(struct ctx *c);
+const char *web_t(struct ctx *c, const char *msgid);
+
 /* web_qr_svg - an inline SVG QR code of text (libqrencode); arena string. */
 const char *web_qr_svg(struct ctx *c, const char *text);
 

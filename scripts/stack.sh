@@ -327,6 +327,7 @@ write_config() {
         echo "[paths]"
         echo "migrations = $ROOT/migrations"
         echo "templates = $ROOT/templates"
+        echo "locale = $ROOT/po"
         if [[ -n ${REFX_EXTRA_CONF:-} ]]; then
             echo ""
             echo "; from REFX_EXTRA_CONF"

@@ -59,6 +59,8 @@ static const struct key keys[] = {
 	    S(migrations_dir) },
 	{ "paths", "templates", K_STR, "/usr/share/refx/templates", 0, 0,
 	    S(templates_dir) },
+	{ "paths", "locale", K_STR, "/usr/share/refx/po", 0, 0,
+	    S(locale_dir) },
 	{ "testing", "clock_offset_s", K_INT, "0", -(int64_t)100 * 365 * 86400,
 	    (int64_t)100 * 365 * 86400, S(test_clock_offset_s) },
 	{ "testing", "routes", K_INT, "0", 0, 1, S(test_routes) },

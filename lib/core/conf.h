@@ -53,6 +53,7 @@ struct conf {
 	/* [paths] */
 	const char	*migrations_dir;
 	const char	*templates_dir;
+	const char	*locale_dir;	/* <lang>.po message catalogs */
 
 	/* [testing] - never set in production */
 	int64_t		 test_clock_offset_s;	/* added to "now" */

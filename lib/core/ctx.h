@@ -20,6 +20,7 @@ struct http_res;
 struct route;
 struct principal;
 struct tmpl_set;
+struct i18n;
 
 enum ocs_fmt {
 	OCS_FMT_XML = 0,	/* Nextcloud's default */
@@ -33,9 +34,11 @@ struct ctx {
 	struct http_res		*res;
 	struct db		*db;		/* this thread's connection */
 	const struct tmpl_set	*tmpl;		/* templates, read-only */
+	const struct i18n	*i18n;		/* message catalogs, read-only */
 	const struct route	*route;		/* matched route, or NULL */
 	struct principal	*user;		/* authenticated caller, or NULL */
 	const char		*reqid;		/* from nginx, or generated */
+	const char		*lang;		/* page language, once chosen */
 	int64_t			 start_us;	/* monotonic start time */
 	int64_t			 db_us;		/* time spent in PostgreSQL */
 	void			*settings;	/* lib/settings cache (json_t) */

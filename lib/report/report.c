@@ -979,7 +979,7 @@ report_list(struct ctx *c, const char *patient, const char *clinic,
 		    "x.report_version_id = cur.id AND x.user_id = $2)) AND "
 		    "($7::text IS NULL OR lower(p.family_name) LIKE lower($7) || "
 		    "'%' OR p.birth_date::text = $7) AND ($8::date IS NULL OR "
-		    "cur.created_at >= $8::date) ORDER BY read, cur.created_at DESC "
+		    "cur.created_at >= $8::date) ORDER BY read, cur.created_at DESC, rp.id DESC "
 		    "LIMIT $5 OFFSET $6", "iisBiiss", settings_now(c), c->user->id,
 		    status, unread, limit, offset, patient, from);
 	if (e != ERR_OK)

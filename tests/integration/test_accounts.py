@@ -430,7 +430,7 @@ def test_login_flow_v2(stack, accounts, prefix):
     g = s.post(stack.url + "/login/v2/grant", data={
         "requesttoken": hidden(r.text, "requesttoken"),
         "stateToken": hidden(r.text, "stateToken")})
-    assert g.status_code == 200 and "Account connected" in g.text
+    assert g.status_code == 200 and "Konto verbunden" in g.text
 
     r = requests.post(poll, data={"token": token})
     assert r.status_code == 200

@@ -1,0 +1,152 @@
+# SPDX-License-Identifier: AGPL-3.0-or-later
+"""The referrer portal over HTTP (the browser suite clicks through the same
+pages): German by default, English by Accept-Language or the account's
+setting; inbox unread first; report page, inline view, download and "mark
+as read" through the domain's disclosure check; CSRF on forms; another
+clinic's report is a 404; patient data is escaped and kept out of URLs."""
+import re
+import uuid
+
+import requests
+
+from conftest import fresh_ip, hidden
+from test_referrals import User, Patient, ingest
+
+
+def login(accounts, user, lang=None):
+    b = accounts.browser()
+    if lang:
+        b.headers["Accept-Language"] = lang
+    page = accounts.web_login(b, user.uid, user.pw, target="/portal")
+    assert page.status_code == 200, page.text
+    return b, page
+
+
+def test_inbox_report_read_flow(stack, accounts):
+    staff = User(stack, accounts, "pstf", roles=["staff"])
+    gid = accounts.clinic("pz", email=False)
+    ref = User(stack, accounts, "pref", groups=[gid])
+    p1, p2 = Patient(), Patient()
+    r1, c1 = ingest(staff, p1, gid, title="Röntgen Thorax")
+    r2, c2 = ingest(staff, p2, gid, title="MRT Knie")
+    id1, id2 = (r.json()["ocs"]["data"]["id"] for r in (r1, r2))
+    b, page = login(accounts, ref)
+    assert page.url == stack.url + "/portal"
+    assert '<html lang="de">' in page.text
+    assert "<h1>Befunde</h1>" in page.text
+    rows = re.findall(r'<tr class="(unread|)" data-report="(\d+)">',
+                      page.text)
+    assert rows == [("unread", id2), ("unread", id1)]
+    assert p1.family in page.text and "1961-07-13" in page.text
+    # the report page: versions, view inline, download, mark as read
+    rp = b.get(stack.url + "/portal/reports/%s" % id1)
+    assert rp.status_code == 200
+    assert rp.headers["Cache-Control"] == "no-store"
+    assert "Röntgen Thorax" in rp.text
+    assert p1.family not in rp.url
+    view = b.get(stack.url + "/portal/reports/%s/versions/1/view" % id1)
+    assert view.status_code == 200 and view.content == c1
+    assert view.headers["Content-Disposition"] == \
+        'inline; filename="r-%06d-v1.pdf"' % int(id1)
+    dl = b.get(stack.url + "/portal/reports/%s/versions/0/download" % id2)
+    assert dl.content == c2
+    assert dl.headers["Content-Disposition"].startswith("attachment;")
+    # the download was a read: id2 is read now, id1 read by the view
+    page = b.get(stack.url + "/portal")
+    rows = re.findall(r'<tr class="(unread|)" data-report="(\d+)">',
+                      page.text)
+    assert rows == [("", id2), ("", id1)]
+    # mark as read without opening (third report)
+    r3, _ = ingest(staff, Patient(), gid)
+    id3 = r3.json()["ocs"]["data"]["id"]
+    rp = b.get(stack.url + "/portal/reports/%s" % id3)
+    token = hidden(rp.text, "requesttoken")
+    r = b.post(stack.url + "/portal/reports/%s/read" % id3,
+               data={"requesttoken": token}, allow_redirects=False)
+    assert r.status_code == 303
+    assert 'id="is-read"' in b.get(stack.url + "/portal/reports/%s" %
+                                   id3).text
+    reads = staff.ok("GET", "/reports/%s" % id3)["versions"][0]["read_by"]
+    assert [(x["user"], x["how"]) for x in reads] == [(ref.uid, "marked")]
+    # page views are audited with the patient id
+    n = stack.psql("SELECT count(*) FROM audit_events WHERE action = "
+                   "'portal.report.view' AND object_id = '%s' AND "
+                   "patient_id IS NOT NULL" % id1)
+    assert int(n) >= 1
+
+
+def test_csrf_search_language_and_isolation(stack, accounts):
+    staff = User(stack, accounts, "pst2", roles=["staff"])
+    gid = accounts.clinic("pa", email=False)
+    other = accounts.clinic("pb", email=False)
+    ref = User(stack, accounts, "pr2", groups=[gid])
+    foreign = User(stack, accounts, "pr3", groups=[other])
+    xss = Patient()
+    xss.family = '<script>alert(1)</script>"\'&'
+    r, _ = ingest(staff, xss, gid, title='<img src=x onerror=alert(2)>')
+    rid = r.json()["ocs"]["data"]["id"]
+    # before login the browser's language decides, after it the account's
+    anon = requests.get(stack.url + "/login", headers={
+        "Accept-Language": "en-US,en;q=0.9", "X-Forwarded-For": fresh_ip()})
+    assert '<html lang="en">' in anon.text
+    anon = requests.get(stack.url + "/login", headers={
+        "Accept-Language": "fr,de;q=0.5,en;q=0.4",
+        "X-Forwarded-For": fresh_ip()})
+    assert '<html lang="de">' in anon.text
+    r = ref.s.put(stack.url + "/ocs/v2.php/cloud/users/%s" % ref.uid,
+                  params={"format": "json"},
+                  data={"key": "language", "value": "en"})
+    assert r.status_code == 200, r.text
+    b, page = login(accounts, ref, lang="de")
+    assert '<html lang="en">' in page.text
+    assert "<h1>Reports</h1>" in page.text
+    assert "<script>alert(1)</script>" not in page.text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;&quot;&#39;&amp;" in \
+        page.text
+    rp = b.get(stack.url + "/portal/reports/%s" % rid)
+    assert "<img src=x" not in rp.text
+    assert "&lt;img src=x onerror=alert(2)&gt;" in rp.text
+    # search goes in the body, with the CSRF token
+    token = hidden(page.text, "requesttoken")
+    s = b.post(stack.url + "/portal", data={"q": "<script>",
+                                            "requesttoken": token})
+    assert s.status_code == 200
+    assert 'data-report="%s"' % rid in s.text
+    assert b.post(stack.url + "/portal", data={"q": "zzz-none",
+                                               "requesttoken": token}) \
+        .text.count('id="no-reports"') == 1
+    # without the token: refused, nothing marked read
+    r = b.post(stack.url + "/portal/reports/%s/read" % rid,
+               allow_redirects=False)
+    assert r.status_code == 412
+    assert b.post(stack.url + "/portal", data={"q": "x"}).status_code == 412
+    reads = staff.ok("GET", "/reports/%s" % rid)["versions"][0]["read_by"]
+    assert reads == []
+    # another clinic's member: 404 like a report that does not exist
+    fb, _ = login(accounts, foreign)
+    a = fb.get(stack.url + "/portal/reports/%s" % rid)
+    z = fb.get(stack.url + "/portal/reports/99999999")
+    assert a.status_code == z.status_code == 404
+    assert a.text == z.text
+    assert fb.get(stack.url + "/portal/reports/%s/versions/0/view" %
+                  rid).status_code == 404
+    # signed out: the login page, no patient data
+    anon = requests.get(stack.url + "/portal/reports/%s" % rid,
+                        headers={"X-Forwarded-For": fresh_ip()})
+    assert "/login" in anon.url
+    assert "alert(1)" not in anon.text
+
+
+def test_notifications_page(stack, accounts):
+    staff = User(stack, accounts, "pst3", roles=["staff"])
+    gid = accounts.clinic("pn", email=False)
+    ref = User(stack, accounts, "pr4", groups=[gid])
+    p = Patient()
+    r, _ = ingest(staff, p, gid)
+    rid = r.json()["ocs"]["data"]["id"]
+    b, _ = login(accounts, ref)
+    page = b.get(stack.url + "/portal/notifications")
+    assert page.status_code == 200
+    assert '<a href="/portal/reports/%s">Neuer Befund verfügbar</a>' % rid \
+        in page.text
+    assert p.family not in page.text
