@@ -40,7 +40,7 @@ param(struct ctx *c, const char *name)
 static const char *
 next_url(struct ctx *c)
 {
-	return web_safe_target(c, "/settings/security");
+	return web_safe_target(c, "/");
 }
 
 /* "/path?redirect_url=<encoded target>" */

@@ -171,5 +171,11 @@ h_web_root(struct ctx *c)
 {
 	if (c->user == NULL)
 		return web_redirect(c, "/login");
-	return web_redirect(c, "/settings/security");
+	/* home by role: the practice's dashboard, the referrer's inbox;
+	   administrators read no reports, they get their account page */
+	if (c->user->roles & (ROLE_STAFF | ROLE_MANAGER))
+		return web_redirect(c, "/dashboard");
+	if (c->user->roles & ROLE_ADMIN)
+		return web_redirect(c, "/settings/security");
+	return web_redirect(c, "/portal");
 }

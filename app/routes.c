@@ -224,6 +224,21 @@ const struct route app_routes[] = {
 	{ GET_HEAD, ROUTE_WEB, "/dashboard/processing-record",
 	    h_gdpr_processing_page, AUTH_USER, 0, 0, ROLE_MANAGER },
 
+	/* The practice dashboard */
+	{ GET_HEAD, ROUTE_WEB, "/dashboard", h_dashboard, AUTH_USER, 0, 0,
+	    PRACTICE },
+	{ GET_HEAD, ROUTE_WEB, "/dashboard/patients", h_dashboard_patients,
+	    AUTH_USER, 0, 0, PRACTICE },
+	{ HTTP_POST, ROUTE_WEB, "/dashboard/patients", h_dashboard_patients,
+	    AUTH_USER, FORM_MAX, 0, PRACTICE },
+	{ GET_HEAD, ROUTE_WEB, "/dashboard/patients/{id}", h_dashboard_patient,
+	    AUTH_USER, 0, 0, PRACTICE },
+	{ HTTP_POST, ROUTE_WEB, "/dashboard/consents/{id}/withdraw",
+	    h_dashboard_consent_withdraw, AUTH_USER, FORM_MAX, ROUTE_TX,
+	    PRACTICE },
+	{ HTTP_POST, ROUTE_WEB, "/dashboard/patients/{id}/erasure",
+	    h_dashboard_erasure, AUTH_USER, FORM_MAX, ROUTE_TX, ROLE_MANAGER },
+
 	/* The referrer portal */
 	{ GET_HEAD, ROUTE_WEB, "/portal", h_portal_inbox, AUTH_USER, 0, 0,
 	    0 },

@@ -16,6 +16,7 @@ PACKAGES=(
     libcmocka-dev libcurl4-openssl-dev libqrencode-dev uuid-dev libinih-dev
     python3-pytest python3-requests curl ca-certificates libutf8proc-dev
     litmus nextcloud-desktop-cmd rclone python3-aiosmtpd
+    chromium nodejs
 )
 
 for extra in "$@"; do
@@ -36,6 +37,9 @@ missing=()
 for pkg in "${PACKAGES[@]}"; do
     is_installed "$pkg" || missing+=("$pkg")
 done
+# npm for the browser suite's playwright-core: Debian's package, unless a
+# nodejs build that bundles npm is installed already.
+command -v npm >/dev/null 2>&1 || is_installed npm || missing+=(npm)
 
 if ((${#missing[@]} == 0)); then
     exit 0

@@ -45,6 +45,8 @@ cat <<MSG
                      'http://127.0.0.1:$PORT/ocs/v2.php/cloud/capabilities?format=json'
 
     Log in:        http://127.0.0.1:$PORT/login
+    Referrers:     http://127.0.0.1:$PORT/portal      (e.g. dr.weber)
+    Practice:      http://127.0.0.1:$PORT/dashboard   (praxis.manager, mfa.schmidt)
     Admin:         login "admin", password in $VAR/admin-password
                    (or REFX_ADMIN_PASSWORD when it was set at the first start)
 

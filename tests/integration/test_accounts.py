@@ -190,10 +190,12 @@ def test_web_login_referrer_and_cookie_flags(stack, accounts):
         "requesttoken": hidden(page.text, "requesttoken")},
         allow_redirects=False)
     assert r.status_code == 303
-    assert r.headers["Location"] == "/settings/security"
+    assert r.headers["Location"] == "/"       # home by role
     cookie = r.headers["Set-Cookie"]
     assert re.fullmatch(r"refx_session=[0-9a-f]{64}; Path=/; HttpOnly; "
                         r"SameSite=Lax", cookie)
+    home = s.get(stack.url + "/", allow_redirects=False)
+    assert home.headers["Location"] == "/portal"   # a referrer's inbox
     page = s.get(stack.url + "/settings/security")
     assert page.status_code == 200
     assert "(%s)" % uid in page.text
@@ -211,7 +213,7 @@ def test_open_redirect_refused(stack, accounts):
             "user": uid, "password": pw,
             "requesttoken": hidden(page.text, "requesttoken"),
             "redirect_url": target}, allow_redirects=False)
-        assert r.headers["Location"] == "/settings/security"
+        assert r.headers["Location"] == "/"
 
 
 def test_pages_need_login_and_csrf(stack, accounts):

@@ -1,0 +1,331 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/*
+ * h_dashboard.c - the practice's pages: overview for the manager and staff
+ * (weekly ingest/download chart as server-rendered SVG, unread reports per
+ * clinic, links expiring soon, withdrawn consents, failed logins, failing
+ * mail, restricted patients), patient search and the patient page with
+ * reports, recipients, consents (withdraw) and, for managers, the GDPR
+ * actions.  Data comes from the domain layer; every patient page view is
+ * audited.
+ */
+#include "app.h"
+#include "web.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "audit/audit.h"
+#include "auth/auth.h"
+#include "core/arena.h"
+#include "core/buf.h"
+#include "core/conf.h"
+#include "core/ctx.h"
+#include "core/err.h"
+#include "db/db.h"
+#include "gdpr/gdpr.h"
+#include "http/http.h"
+#include "jx/jx.h"
+#include "report/report.h"
+#include "settings/settings.h"
+#include "share/share.h"
+
+/* A one-row-per-item JSON array from a query returning json rows. */
+static int
+rows_json(struct ctx *c, struct db_rows *r, json_t **out)
+{
+	*out = json_array();
+	for (int i = 0; i < db_rows_n(r); i++) {
+		json_t	*x;
+		int	 e;
+
+		if ((e = jx_parse(c, sv_from(db_get(r, i, 0)), 1 << 20, &x)) !=
+		    ERR_OK)
+			return e;
+		json_array_append(*out, x);
+	}
+	return ERR_OK;
+}
+
+/*
+ * Weekly bars as inline SVG (no script, no external library): two bars per
+ * week, ingested and downloaded, scaled to the largest value.
+ */
+static const char *
+chart_svg(struct ctx *c, struct db_rows *r)
+{
+	struct buf	 b;
+	int64_t		 max = 1;
+	int		 n = db_rows_n(r);
+
+	for (int i = 0; i < n; i++) {
+		int64_t	 a, d;
+
+		(void)db_get_int64(r, i, 1, 0, INT64_MAX, &a);
+		(void)db_get_int64(r, i, 2, 0, INT64_MAX, &d);
+		max = a > max ? a : max;
+		max = d > max ? d : max;
+	}
+	buf_init(&b, c->arena, 65536);
+	buf_printf(&b, "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 "
+	    "%d 140\" width=\"%d\" height=\"140\" role=\"img\" aria-labelledby="
+	    "\"chart-title\"><title id=\"chart-title\">%s</title>", n * 60 + 10,
+	    n * 60 + 10, web_t(c, "Reports ingested and downloaded per week"));
+	for (int i = 0; i < n; i++) {
+		int64_t	 a, d;
+		int	 ha, hd;
+
+		(void)db_get_int64(r, i, 1, 0, INT64_MAX, &a);
+		(void)db_get_int64(r, i, 2, 0, INT64_MAX, &d);
+		ha = (int)(a * 100 / max);
+		hd = (int)(d * 100 / max);
+		buf_printf(&b, "<rect class=\"in\" x=\"%d\" y=\"%d\" width=\"20\" "
+		    "height=\"%d\"><title>%lld</title></rect><rect class=\"dl\" "
+		    "x=\"%d\" y=\"%d\" width=\"20\" height=\"%d\"><title>%lld"
+		    "</title></rect><text x=\"%d\" y=\"135\" font-size=\"10\">"
+		    "%s</text>", 10 + i * 60, 110 - ha, ha, (long long)a,
+		    32 + i * 60, 110 - hd, hd, (long long)d, 10 + i * 60,
+		    db_get(r, i, 0));	/* "YYYY-MM-DD": digits and dashes */
+	}
+	buf_adds(&b, "</svg>");
+	return buf_cstr(&b);
+}
+
+/* GET /dashboard */
+int
+h_dashboard(struct ctx *c)
+{
+	struct db_rows	*w, *r;
+	json_t		*o, *unread, *expiring, *restricted;
+	int64_t		 now = settings_now(c);
+	int		 e;
+
+	if ((e = db_query(c, &w, "SELECT to_char(wk, 'YYYY-MM-DD'), (SELECT "
+	    "count(*) FROM report_versions v WHERE v.created_at >= wk AND "
+	    "v.created_at < wk + interval '7 days'), (SELECT count(*) FROM "
+	    "audit_events e WHERE e.action IN ('report.download', "
+	    "'file.download', 'link.download') AND e.patient_id IS NOT NULL AND "
+	    "e.at >= wk AND e.at < wk + interval '7 days') FROM generate_series("
+	    "date_trunc('week', to_timestamp($1)) - interval '7 weeks', "
+	    "date_trunc('week', to_timestamp($1)), interval '1 week') wk ORDER "
+	    "BY wk", "i", now)) != ERR_OK)
+		return e;
+	if ((e = db_query(c, &r, "SELECT json_build_object('clinic', "
+	    "coalesce(g.clinic_name, g.display_name), 'gid', g.gid, 'n', "
+	    "count(DISTINCT v.report_id))::text FROM shares s JOIN groups g ON "
+	    "g.id = s.share_with_group JOIN report_versions v ON v.id = "
+	    "s.report_version_id WHERE s.share_type = 1 AND " SHARE_LIVE_SQL("$1")
+	    " AND v.created_at < to_timestamp($1) - interval '3 days' AND NOT "
+	    "EXISTS (SELECT 1 FROM read_receipts x JOIN group_members m ON "
+	    "m.user_id = x.user_id WHERE x.report_version_id = v.id AND "
+	    "m.group_id = g.id) GROUP BY g.id ORDER BY count(DISTINCT v.report_id) "
+	    "DESC, g.id", "i", now)) !=
+	    ERR_OK || (e = rows_json(c, r, &unread)) != ERR_OK)
+		return e;
+	if ((e = db_query(c, &r, "SELECT json_build_object('link_id', s.id, "
+	    "'report_id', v.report_id, 'expires', to_char(s.expires_at AT TIME "
+	    "ZONE $2, 'YYYY-MM-DD HH24:MI'))::text FROM shares s JOIN "
+	    "report_versions v ON v.id = s.report_version_id WHERE s.share_type "
+	    "= 3 AND " SHARE_LIVE_SQL("$1") " AND s.expires_at < to_timestamp($1) "
+	    "+ interval '48 hours' ORDER BY s.expires_at", "is", now,
+	    c->conf->timezone)) != ERR_OK || (e = rows_json(c, r, &expiring)) !=
+	    ERR_OK)
+		return e;
+	if ((e = db_query(c, &r, "SELECT json_build_object('id', p.id, 'since', "
+	    "to_char(p.restricted_at AT TIME ZONE $1, 'YYYY-MM-DD'))::text FROM "
+	    "patients p WHERE p.restricted_at IS NOT NULL AND p.erased_at IS "
+	    "NULL ORDER BY p.restricted_at", "s", c->conf->timezone)) != ERR_OK ||
+	    (e = rows_json(c, r, &restricted)) != ERR_OK)
+		return e;
+	if ((e = db_query(c, &r, "SELECT (SELECT count(*) FROM consents WHERE "
+	    "withdrawn_at > to_timestamp($1) - interval '30 days'), (SELECT "
+	    "count(*) FROM audit_events WHERE action = 'auth.login.failed' AND "
+	    "at >= date_trunc('day', to_timestamp($1))), (SELECT count(*) FROM "
+	    "audit_events WHERE action = 'auth.throttle.lockout' AND at >= "
+	    "date_trunc('day', to_timestamp($1))), (SELECT count(*) FROM "
+	    "mail_queue WHERE failed_at IS NOT NULL OR (sent_at IS NULL AND "
+	    "attempts > 0))", "i", now)) != ERR_OK)
+		return e;
+	o = json_pack("{s:s,s:O,s:O,s:O,s:s,s:s,s:s,s:s,s:b}", "chart",
+	    chart_svg(c, w), "unread", unread, "expiring", expiring,
+	    "restricted", restricted, "withdrawn_30d", db_get(r, 0, 0),
+	    "failed_logins", db_get(r, 0, 1), "lockouts", db_get(r, 0, 2),
+	    "mail_failing", db_get(r, 0, 3), "manager",
+	    (c->user->roles & ROLE_MANAGER) != 0);
+	return web_render(c, 200, "dashboard.html", "Dashboard", o);
+}
+
+/* GET /dashboard/patients, POST (search in the body) */
+int
+h_dashboard_patients(struct ctx *c)
+{
+	const char	*q = c->req->method == HTTP_POST ? http_param(c, "q") : NULL;
+	struct db_rows	*r;
+	json_t		*list;
+	int		 e;
+
+	if ((e = db_query(c, &r, "SELECT json_build_object('id', id, "
+	    "'practice_patient_id', practice_patient_id, 'name', "
+	    "coalesce(family_name, '') || ', ' || coalesce(given_name, ''), "
+	    "'birth_date', coalesce(birth_date::text, ''), 'restricted', "
+	    "restricted_at IS NOT NULL)::text FROM patients WHERE erased_at IS "
+	    "NULL AND (restricted_at IS NULL OR $2) AND ($1::text IS NULL OR "
+	    "lower(family_name) LIKE lower(replace(replace($1, '%', '\\%'), "
+	    "'_', '\\_')) || '%' OR practice_patient_id = $1 OR kvnr = upper($1) "
+	    "OR birth_date::text = $1) ORDER BY id DESC LIMIT 100", "sB",
+	    q && q[0] ? q : NULL, (c->user->roles & ROLE_MANAGER) != 0)) !=
+	    ERR_OK || (e = rows_json(c, r, &list)) != ERR_OK)
+		return e;
+	return web_render(c, 200, "dashboard_patients.html", "Patients",
+	    json_pack("{s:O,s:o}", "patients", list, "q", jx_str(q)));
+}
+
+/* GET /dashboard/patients/{id} */
+int
+h_dashboard_patient(struct ctx *c)
+{
+	struct audit_event	 ev = { 0 };
+	struct db_rows		*r;
+	json_t			*reports, *consents, *x, *p;
+	int64_t			 id;
+	size_t			 i;
+	int			 e;
+
+	if (route_param_int64(c, "id", 1, INT64_MAX, &id) != ERR_OK)
+		return err_set(c, ERR_NOTFOUND, "Patient not found", NULL);
+	if ((e = db_query(c, &r, "SELECT json_build_object('id', id, "
+	    "'practice_patient_id', practice_patient_id, 'family_name', "
+	    "coalesce(family_name, ''), 'given_name', coalesce(given_name, ''), "
+	    "'birth_date', coalesce(birth_date::text, ''), 'kvnr', coalesce(kvnr, "
+	    "''), 'insurer', coalesce(insurer, ''), 'legal_hold', legal_hold, "
+	    "'restricted', restricted_at IS NOT NULL)::text FROM patients WHERE "
+	    "id = $1 AND erased_at IS NULL AND (restricted_at IS NULL OR $2)",
+	    "iB", id, (c->user->roles & ROLE_MANAGER) != 0)) != ERR_OK)
+		return e;
+	if (db_rows_n(r) != 1)
+		return err_set(c, ERR_NOTFOUND, "Patient not found", NULL);
+	if ((e = jx_parse(c, sv_from(db_get(r, 0, 0)), 1 << 20, &p)) != ERR_OK)
+		return e;
+	if ((e = db_query(c, &r, "SELECT id FROM reports WHERE patient_id = $1 "
+	    "ORDER BY id DESC", "i", id)) != ERR_OK)
+		return e;
+	reports = json_array();
+	jx_own(c->arena, reports);
+	for (int k = 0; k < db_rows_n(r); k++) {
+		int64_t	 rid;
+
+		(void)db_get_int64(r, k, 0, 1, INT64_MAX, &rid);
+		if ((e = report_json(c, rid, &x)) != ERR_OK) {
+			err_clear(c);
+			continue;
+		}
+		json_array_append_new(reports, x);
+	}
+	/* templates print no null: an empty string instead */
+	json_array_foreach(reports, i, x) {
+		json_t	*v, *s;
+		size_t	 j, k;
+
+		json_array_foreach(json_object_get(x, "versions"), j, v) {
+			json_object_set_new(v, "rid", json_incref(json_object_get(x,
+			    "id")));
+			if (json_is_null(json_object_get(v, "exam_date")))
+				json_object_set_new(v, "exam_date", json_string(""));
+			json_array_foreach(json_object_get(v, "recipients"), k, s) {
+				const char	*keys[] = { "recipient", "consent_id",
+				    "until", "end_reason", "expires", "basis" };
+
+				for (size_t m = 0; m < 6; m++)
+					if (json_is_null(json_object_get(s, keys[m])))
+						json_object_set_new(s, keys[m],
+						    json_string(""));
+			}
+		}
+	}
+	if ((e = consent_list(c, id, &consents)) != ERR_OK)
+		return e;
+	jx_own(c->arena, consents);
+	json_array_foreach(consents, i, x) {
+		const char	*k;
+		json_t		*v;
+
+		json_object_foreach(x, k, v)
+			if (json_is_null(v))
+				json_object_set_new(x, k, json_string(""));
+		json_object_set_new(x, "active", json_boolean(json_is_string(
+		    json_object_get(x, "withdrawn_at")) && json_string_length(
+		    json_object_get(x, "withdrawn_at")) == 0));
+	}
+	ev.action = "dashboard.patient.view";
+	ev.object_type = "patient";
+	ev.object_id = arena_printf(c->arena, "%lld", (long long)id);
+	ev.patient_id = id;
+	if ((e = audit_write(c, &ev)) != ERR_OK)
+		return e;
+	return web_render(c, 200, "dashboard_patient.html", "Patient",
+	    json_pack("{s:O,s:O,s:O,s:b}", "patient", p, "reports", reports,
+	    "consents", consents, "manager", (c->user->roles & ROLE_MANAGER) !=
+	    0));
+}
+
+/* POST /dashboard/consents/{id}/withdraw channel=&note= */
+int
+h_dashboard_consent_withdraw(struct ctx *c)
+{
+	struct db_rows	*r;
+	int64_t		 id, ended, pid;
+	int		 e;
+
+	if (route_param_int64(c, "id", 1, INT64_MAX, &id) != ERR_OK)
+		return err_set(c, ERR_NOTFOUND, "Consent not found", NULL);
+	if ((e = db_query(c, &r, "SELECT patient_id FROM consents WHERE id = $1",
+	    "i", id)) != ERR_OK)
+		return e;
+	if (db_rows_n(r) != 1)
+		return err_set(c, ERR_NOTFOUND, "Consent not found", NULL);
+	(void)db_get_int64(r, 0, 0, 1, INT64_MAX, &pid);
+	if ((e = consent_withdraw(c, id, http_param(c, "channel"),
+	    http_param(c, "note"), &ended)) != ERR_OK)
+		return e;
+	return web_redirect(c, arena_printf(c->arena,
+	    "/dashboard/consents/%lld/confirmation", (long long)id));
+}
+
+/* POST /dashboard/patients/{id}/erasure reason=&channel=&restrict=on */
+int
+h_dashboard_erasure(struct ctx *c)
+{
+	struct gdpr_erasure_in	 in = { 0 };
+	const char		*restrict_ = http_param(c, "restrict");
+	json_t			*out, *blocking;
+	bool			 blocked;
+	int			 e;
+
+	if (route_param_int64(c, "id", 1, INT64_MAX, &in.patient_id) != ERR_OK)
+		return err_set(c, ERR_NOTFOUND, "Patient not found", NULL);
+	in.reason = http_param(c, "reason");
+	in.channel = http_param(c, "channel");
+	in.restrict_instead = restrict_ != NULL && restrict_[0] != '\0';
+	if ((e = gdpr_erase(c, &in, &out, &blocked)) != ERR_OK) {
+		if (e != ERR_INVAL && e != ERR_CONFLICT)
+			return e;
+		/* a clear message on the form's page, nothing changed */
+		out = json_pack("{s:s}", "message", err_public(c, e));
+		err_clear(c);	/* refused before any write */
+		return web_render(c, 400, "dashboard_erasure.html",
+		    "Erasure", out);
+	}
+	if (blocked) {
+		blocking = json_object_get(out, "blocking");
+		jx_own(c->arena, out);
+		return web_render(c, 409, "dashboard_erasure.html", "Erasure",
+		    json_pack("{s:s,s:O,s:I}", "message", web_t(c, "Erasure is "
+		    "blocked. Nothing was changed; you can restrict the "
+		    "patient's data instead."), "blocking", blocking,
+		    "patient_id", (json_int_t)in.patient_id));
+	}
+	jx_own(c->arena, out);
+	return web_redirect(c, arena_printf(c->arena,
+	    "/dashboard/gdpr/%s/confirmation", json_string_value(
+	    json_object_get(out, "request_id"))));
+}

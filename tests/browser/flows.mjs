@@ -1,0 +1,124 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+// The browser suite: playwright-core drives Debian's chromium against the
+// stack that tests/integration/test_browser.py started and seeded.  Reads
+// its inputs as JSON from REFX_BROWSER (see that file), clicks through the
+// referrer portal and the manager dashboard, and prints one JSON object of
+// observations for the Python side to assert on.  Screenshots go to
+// tests/browser/screenshots/ (not committed).
+import { chromium } from 'playwright-core';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+
+const cfg = JSON.parse(process.env.REFX_BROWSER);
+const shots = path.join(path.dirname(new URL(import.meta.url).pathname),
+  'screenshots');
+fs.mkdirSync(shots, { recursive: true });
+const out = { dialogs: [] };
+
+// RFC 6238 TOTP (SHA-1, 30 s, 6 digits) of a base32 secret.
+function totp(secret, t = Date.now() / 1000 + (cfg.clock || 0)) {
+  const alpha = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = '';
+  for (const ch of secret.replace(/=+$/, '')) bits += alpha.indexOf(ch).toString(2).padStart(5, '0');
+  const key = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
+  const msg = Buffer.alloc(8);
+  msg.writeBigUInt64BE(BigInt(Math.floor(t / 30)));
+  const mac = crypto.createHmac('sha1', key).update(msg).digest();
+  const off = mac[mac.length - 1] & 15;
+  const code = (mac.readUInt32BE(off) & 0x7fffffff) % 1000000;
+  return String(code).padStart(6, '0');
+}
+
+async function login(ctx, who, target) {
+  const page = await ctx.newPage();
+  page.on('dialog', async (d) => { out.dialogs.push(d.message()); await d.dismiss(); });
+  await page.goto(`${cfg.url}/login?redirect_url=${encodeURIComponent(target)}`);
+  await page.fill('#user', who.uid);
+  await page.fill('#password', who.pw);
+  await Promise.all([page.waitForNavigation(), page.click('button[type=submit]')]);
+  if (page.url().includes('/login/2fa')) {
+    // the next 30 s step: accepted (±1 step) and never used before, even
+    // right after enrolment consumed the current one
+    await page.fill('#code', totp(who.secret, Date.now() / 1000 + (cfg.clock || 0) + 30));
+    await Promise.all([page.waitForNavigation(), page.click('form button[type=submit]')]);
+  }
+  return page;
+}
+
+const browser = await chromium.launch({
+  executablePath: cfg.chromium,
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+});
+try {
+  // ---- the referrer, German browser
+  const rctx = await browser.newContext({ locale: 'de-DE', extraHTTPHeaders: { 'X-Forwarded-For': cfg.ip1 } });
+  const r = await login(rctx, cfg.referrer, '/portal');
+  out.referrer_landing = new URL(r.url()).pathname;
+  out.inbox_lang = await r.getAttribute('html', 'lang');
+  out.inbox_h1 = await r.textContent('h1');
+  out.unread_before = await r.locator(`tr.unread[data-report="${cfg.report_id}"]`).count();
+  await r.screenshot({ path: path.join(shots, 'portal-inbox.png'), fullPage: true });
+  await Promise.all([r.waitForNavigation(), r.click(`tr[data-report="${cfg.report_id}"] a`)]);
+  out.report_path = new URL(r.url()).pathname;
+  out.report_has_name = (await r.textContent('h1')).includes(cfg.family_text);
+  await r.screenshot({ path: path.join(shots, 'portal-report.png'), fullPage: true });
+  await Promise.all([r.waitForNavigation(), r.click('#mark-read button')]);
+  out.is_read = await r.locator('#is-read').count();
+  await r.goto(`${cfg.url}/portal`);
+  out.unread_after = await r.locator(`tr.unread[data-report="${cfg.report_id}"]`).count();
+  // a form post without the CSRF token fails
+  const forged = await r.request.post(`${cfg.url}/portal/reports/${cfg.report_id}/read`, { form: { x: '1' } });
+  out.csrf_less_status = forged.status();
+  // the language switch: the account setting wins over the browser
+  const en = await rctx.request.put(`${cfg.url}/ocs/v2.php/cloud/users/${cfg.referrer.uid}?format=json`, {
+    headers: { 'OCS-APIRequest': 'true', requesttoken: await r.getAttribute('input[name=requesttoken]', 'value') },
+    form: { key: 'language', value: 'en' },
+  });
+  out.lang_put = en.status();
+  await r.goto(`${cfg.url}/portal`);
+  out.inbox_lang_after = await r.getAttribute('html', 'lang');
+  out.inbox_h1_after = await r.textContent('h1');
+  await r.screenshot({ path: path.join(shots, 'portal-inbox-en.png'), fullPage: true });
+  // an English browser sees the login page in English
+  const ectx = await browser.newContext({ locale: 'en-US', extraHTTPHeaders: { 'X-Forwarded-For': cfg.ip2 } });
+  const lp = await ectx.newPage();
+  await lp.goto(`${cfg.url}/login`);
+  out.login_lang_en = await lp.getAttribute('html', 'lang');
+
+  // ---- the manager
+  const mctx = await browser.newContext({ locale: 'de-DE', extraHTTPHeaders: { 'X-Forwarded-For': cfg.ip3 } });
+  const m = await login(mctx, cfg.manager, '/dashboard');
+  out.manager_landing = new URL(m.url()).pathname;
+  out.chart = await m.locator('.chart svg rect').count();
+  out.chart_html = (await m.content()).slice(0, 1500);
+  await m.screenshot({ path: path.join(shots, 'dashboard.png'), fullPage: true });
+  await m.goto(`${cfg.url}/dashboard/patients`);
+  await m.fill('#q', cfg.search);
+  await Promise.all([m.waitForNavigation(), m.click('form[role=search] button')]);
+  out.search_url = new URL(m.url()).pathname + new URL(m.url()).search;
+  await Promise.all([m.waitForNavigation(), m.click(`#patients a[href="/dashboard/patients/${cfg.patient_id}"]`)]);
+  await m.screenshot({ path: path.join(shots, 'dashboard-patient.png'), fullPage: true });
+  // record: withdraw the consent
+  await Promise.all([m.waitForNavigation(), m.click(`form[action="/dashboard/consents/${cfg.consent_id}/withdraw"] button`)]);
+  out.withdraw_page = new URL(m.url()).pathname;
+  out.withdraw_ended = (await m.textContent('#ended')).trim();
+  // access export, printable
+  await m.goto(`${cfg.url}/dashboard/patients/${cfg.patient_id}/access-export`);
+  out.export_reference = (await m.textContent('#reference')).trim();
+  await m.screenshot({ path: path.join(shots, 'access-export.png'), fullPage: true });
+  // erasure through the form, then the confirmation
+  await m.goto(`${cfg.url}/dashboard/patients/${cfg.patient_id}`);
+  await m.fill('#er-reason', 'Antrag per Brief');
+  await m.selectOption('#er-channel', 'letter');
+  await Promise.all([m.waitForNavigation(), m.click('#erasure button')]);
+  out.erasure_page = new URL(m.url()).pathname;
+  out.erasure_reference = (await m.textContent('#reference')).trim();
+  await m.screenshot({ path: path.join(shots, 'erasure-confirmation.png'), fullPage: true });
+} catch (e) {
+  console.error('state so far: ' + JSON.stringify(out));
+  throw e;
+} finally {
+  await browser.close();
+}
+console.log(JSON.stringify(out));

@@ -1,0 +1,92 @@
+# SPDX-License-Identifier: AGPL-3.0-or-later
+"""Headless Chromium (Debian's chromium, driven by playwright-core from npm
+in tests/browser) against the real stack: a referrer logs in with TOTP,
+sees an unread report, opens it, marks it read; the language switch; an
+XSS payload in a patient name stays inert (no dialog opens); a form post
+without the CSRF token fails; a manager finds the patient, withdraws a
+consent, runs the access export and an erasure and sees the confirmation.
+Screenshots: tests/browser/screenshots/."""
+import json
+import os
+import shutil
+import subprocess
+
+import pytest
+
+from conftest import ROOT, fresh_ip
+from test_referrals import User, Patient, ingest
+
+BROWSER_DIR = os.path.join(ROOT, "tests", "browser")
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+def node_ready():
+    return os.path.isdir(os.path.join(BROWSER_DIR, "node_modules",
+                                      "playwright-core"))
+
+
+def enrolled(accounts, user):
+    b = accounts.browser()
+    page = accounts.web_login(b, user.uid, user.pw)
+    if 'id="secret"' not in page.text:     # not enforced: opt in
+        page = b.get(b.base + "/login/2fa/setup")
+    secret, _ = accounts.enrol(b, page)
+    return secret
+
+
+def test_portal_and_dashboard_in_chromium(stack, accounts):
+    assert os.path.exists(CHROMIUM), "chromium missing (scripts/deps.sh)"
+    assert node_ready(), "run: npm ci --prefix tests/browser (make test does)"
+    staff = User(stack, accounts, "bstf", roles=["staff"])
+    mgr = User(stack, accounts, "bmgr", roles=["manager"])
+    gid = accounts.clinic("bz", email=False)
+    ref = User(stack, accounts, "bref", groups=[gid])
+    # the referrer turns on TOTP first (referrers may; staff must)
+    ref_secret = enrolled(accounts, ref)
+    mgr_secret = enrolled(accounts, mgr)
+    p = Patient()
+    p.family = "<img src=x onerror=alert(1)>Zyx" + p.family[-8:]
+    r, _ = ingest(staff, p, gid)
+    rep = r.json()["ocs"]["data"]
+    k = staff.ok("POST", "/consents", data={
+        "patient": rep["patient"]["id"], "links": "true",
+        "report": rep["id"], "purpose": "Zweitmeinung",
+        "text_version": "2026-01", "text_sha256": "f" * 64,
+        "channel": "paper"})
+    cfg = {"url": stack.url, "chromium": CHROMIUM, "clock": accounts.clock,
+           "ip1": fresh_ip(), "ip2": fresh_ip(), "ip3": fresh_ip(),
+           "referrer": {"uid": ref.uid, "pw": ref.pw, "secret": ref_secret},
+           "manager": {"uid": mgr.uid, "pw": mgr.pw, "secret": mgr_secret},
+           "report_id": rep["id"], "patient_id": rep["patient"]["id"],
+           "consent_id": k["id"], "family_text": "Zyx" + p.family[-8:],
+           "search": p.ppid}
+    run = subprocess.run(["node", os.path.join(BROWSER_DIR, "flows.mjs")],
+                         env=dict(os.environ,
+                                  REFX_BROWSER=json.dumps(cfg)),
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-3000:]
+    o = json.loads(run.stdout.strip().splitlines()[-1])
+    assert o["dialogs"] == []               # the XSS payload stayed text
+    assert o["referrer_landing"] == "/portal"
+    assert (o["inbox_lang"], o["inbox_h1"]) == ("de", "Befunde")
+    assert o["unread_before"] == 1
+    assert o["report_path"] == "/portal/reports/%s" % rep["id"]
+    assert o["report_has_name"] is True
+    assert o["is_read"] == 1
+    assert o["unread_after"] == 0
+    assert o["csrf_less_status"] == 412
+    assert o["lang_put"] == 200
+    assert (o["inbox_lang_after"], o["inbox_h1_after"]) == ("en", "Reports")
+    assert o["login_lang_en"] == "en"
+    assert o["manager_landing"] == "/dashboard"
+    assert o["chart"] == 16, o["chart_html"]  # 8 weeks x 2 bars
+    assert o["search_url"] == "/dashboard/patients"   # no name in the URL
+    assert o["withdraw_page"] == \
+        "/dashboard/consents/%s/confirmation" % k["id"]
+    assert o["withdraw_ended"] == "0"
+    assert o["export_reference"].startswith("AX-")
+    assert o["erasure_page"].startswith("/dashboard/gdpr/")
+    assert o["erasure_reference"].startswith("ER-")
+    reads = staff.ok("GET", "/reports/%s" % rep["id"])
+    assert stack.psql("SELECT erased_at IS NOT NULL FROM patients WHERE id "
+                      "= %s" % int(rep["patient"]["id"])) == "t"
