@@ -58,12 +58,18 @@ fail(struct ctx *c, int e)
 	return e;
 }
 
+#define FIELD_MAX	4096
+#define FIELDS_MAX	40
+
 /*
  * Read the multipart body: "metadata" (JSON) and "file" (a PDF, streamed
- * into a new blob, at most ingest.max_bytes).
+ * into a new blob, at most ingest.max_bytes).  With fields != NULL (the
+ * browser forms) other parts are short text fields collected into
+ * *fields (arena-owned) and no metadata part is needed.
  */
 static int
-read_upload(struct ctx *c, json_t **meta, struct blob_info *blob)
+read_upload(struct ctx *c, json_t **meta, struct blob_info *blob,
+    json_t *fields)
 {
 	struct http_multipart	*m;
 	struct http_part	 part;
@@ -81,6 +87,28 @@ read_upload(struct ctx *c, json_t **meta, struct blob_info *blob)
 	while ((e = http_multipart_next(c, m, &part)) == ERR_OK) {
 		size_t	 got;
 
+		if (fields != NULL && strcmp(part.name, "file") != 0) {
+			struct buf	 b;
+
+			buf_init(&b, c->arena, FIELD_MAX);
+			for (;;) {
+				if ((e = http_multipart_read(c, m, buf, 65536,
+				    &got)) != ERR_OK)
+					return e;
+				if (got == 0)
+					break;
+				buf_add(&b, buf, got);
+			}
+			if (!buf_ok(&b) || json_object_size(fields) >= FIELDS_MAX ||
+			    json_object_get(fields, part.name) != NULL)
+				return err_set(c, ERR_INVAL, "A form field is too "
+				    "long or repeated", NULL);
+			if (json_object_set_new(fields, part.name,
+			    json_stringn(b.p ? b.p : "", b.n)) != 0)
+				return err_set(c, ERR_INVAL, "Form fields must be "
+				    "UTF-8 text", NULL);
+			continue;
+		}
 		if ((strcmp(part.name, "metadata") == 0 && *meta != NULL) ||
 		    (strcmp(part.name, "file") == 0 && have_file))
 			return err_set(c, ERR_INVAL, "The request has more than "
@@ -142,7 +170,7 @@ read_upload(struct ctx *c, json_t **meta, struct blob_info *blob)
 	if (!have_file)
 		return err_set(c, ERR_INVAL, "The request has no file part",
 		    NULL);
-	if (*meta == NULL)
+	if (*meta == NULL && fields == NULL)
 		return err_set(c, ERR_INVAL, "The request has no metadata part",
 		    NULL);
 	return ERR_OK;
@@ -252,7 +280,7 @@ h_report_ingest(struct ctx *c)
 			return reply_report(c, rid);
 		}
 	}
-	if ((e = read_upload(c, &meta, &blob)) != ERR_OK)
+	if ((e = read_upload(c, &meta, &blob, NULL)) != ERR_OK)
 		return fail(c, e);
 	{
 		const char	*bad = meta_shape(c, meta, true);
@@ -304,7 +332,7 @@ h_report_version(struct ctx *c)
 
 	if ((e = route_param_int64(c, "id", 1, INT64_MAX, &id)) != ERR_OK)
 		return ocs_fail(c, 404, "Report not found");
-	if ((e = read_upload(c, &meta, &blob)) != ERR_OK)
+	if ((e = read_upload(c, &meta, &blob, NULL)) != ERR_OK)
 		return fail(c, e);
 	{
 		const char	*bad = meta_shape(c, meta, false);
@@ -705,4 +733,140 @@ h_mail_list(struct ctx *c)
 		    json_integer(done))));
 	}
 	return ocs_reply(c, list);
+}
+
+/* ---------------------------------------------------------------- forms */
+
+static const char *
+fget(json_t *f, const char *k)
+{
+	const char	*v = jstr(f, k);
+
+	return v != NULL && v[0] != '\0' ? v : NULL;
+}
+
+/* A page with the form's error; the handler's transaction rolls back, so
+   nothing was stored. */
+static int
+form_error(struct ctx *c, int e, int64_t patient)
+{
+	const char	*msg = err_public(c, e);
+	int		 status = e == ERR_UNSUPPORTED ? 415 : e == ERR_TOO_LARGE ?
+	    413 : e == ERR_CONFLICT ? 409 : e == ERR_NOTFOUND ? 404 : 400;
+
+	db_tx_rollback(c);
+	if (e != ERR_INVAL && e != ERR_UNSUPPORTED && e != ERR_TOO_LARGE &&
+	    e != ERR_CONFLICT && e != ERR_NOTFOUND)
+		return e;
+	err_clear(c);
+	return web_render(c, status, "dashboard_upload_error.html",
+	    "Upload", json_pack("{s:s,s:I}", "message", msg, "patient_id",
+	    (json_int_t)patient));
+}
+
+/* GET /dashboard/reports/new - the upload form */
+int
+h_dashboard_upload_form(struct ctx *c)
+{
+	struct db_rows	*r;
+	json_t		*clinics = json_array();
+	int		 e;
+
+	if ((e = db_query(c, &r, "SELECT gid, coalesce(clinic_name, "
+	    "display_name) FROM groups WHERE kind = 'referrer' AND deleted_at IS "
+	    "NULL ORDER BY 2", "")) != ERR_OK) {
+		json_decref(clinics);
+		return e;
+	}
+	for (int i = 0; i < db_rows_n(r); i++)
+		json_array_append_new(clinics, json_pack("{s:s,s:s}", "gid",
+		    db_get(r, i, 0), "name", db_get(r, i, 1)));
+	return web_render(c, 200, "dashboard_upload.html", "Upload a report",
+	    json_pack("{s:o}", "clinics", clinics));
+}
+
+/* POST /dashboard/reports (multipart form; requesttoken in the query) */
+int
+h_dashboard_upload(struct ctx *c)
+{
+	struct patient_in	 p = { 0 };
+	struct order_in		 o = { 0 };
+	struct version_in	 v = { 0 };
+	struct blob_info	 blob;
+	json_t			*meta = NULL, *f = json_object();
+	const char		*cc;
+	int64_t			 pid, oid, rid, vid;
+	int			 e;
+
+	jx_own(c->arena, f);
+	if ((e = db_tx_begin(c)) != ERR_OK)
+		return e;
+	if ((e = read_upload(c, &meta, &blob, f)) != ERR_OK)
+		return form_error(c, e, 0);
+	p.ppid = fget(f, "patient_id");
+	p.family = fget(f, "family_name");
+	p.given = fget(f, "given_name");
+	p.birth_date = fget(f, "birth_date");
+	p.sex = fget(f, "sex");
+	p.kvnr = fget(f, "kvnr");
+	p.insurer = fget(f, "insurer");
+	o.number = fget(f, "order_number");
+	o.clinic = fget(f, "clinic");
+	o.physician = fget(f, "physician");
+	o.referral_date = fget(f, "referral_date");
+	o.cc = arena_alloc(c->arena, sizeof(*o.cc) * 21);
+	if ((cc = fget(f, "cc")) != NULL) {
+		char	*copy = arena_strdup(c->arena, cc), *tok, *save;
+
+		for (tok = strtok_r(copy, ", ", &save); tok != NULL && o.ncc < 20;
+		    tok = strtok_r(NULL, ", ", &save))
+			o.cc[o.ncc++] = tok;
+	}
+	v.status = fget(f, "status");
+	v.title = fget(f, "title");
+	v.exam_date = fget(f, "exam_date");
+	v.physician = fget(f, "reporting_physician");
+	if ((e = report_patient_upsert(c, &p, &pid)) != ERR_OK ||
+	    (e = report_order_upsert(c, &o, pid, &oid)) != ERR_OK ||
+	    (e = report_create(c, oid, &v, &blob, &rid, &vid)) != ERR_OK)
+		return form_error(c, e, 0);
+	if ((e = db_tx_commit(c)) != ERR_OK)
+		return e;
+	return web_redirect(c, arena_printf(c->arena, "/dashboard/patients/%lld",
+	    (long long)pid));
+}
+
+/* POST /dashboard/reports/{id}/versions (multipart form) */
+int
+h_dashboard_new_version(struct ctx *c)
+{
+	struct version_in	 v = { 0 };
+	struct blob_info	 blob;
+	struct db_rows		*r;
+	json_t			*meta = NULL, *f = json_object();
+	int64_t			 id, vid, pid = 0;
+	int			 e;
+
+	jx_own(c->arena, f);
+	if (route_param_int64(c, "id", 1, INT64_MAX, &id) != ERR_OK)
+		return err_set(c, ERR_NOTFOUND, "Report not found", NULL);
+	if ((e = db_query(c, &r, "SELECT patient_id FROM reports WHERE id = $1",
+	    "i", id)) != ERR_OK)
+		return e;
+	if (db_rows_n(r) == 1)
+		(void)db_get_int64(r, 0, 0, 1, INT64_MAX, &pid);
+	if ((e = db_tx_begin(c)) != ERR_OK)
+		return e;
+	if ((e = read_upload(c, &meta, &blob, f)) != ERR_OK)
+		return form_error(c, e, pid);
+	v.status = fget(f, "status");
+	v.title = fget(f, "title");
+	v.exam_date = fget(f, "exam_date");
+	v.physician = fget(f, "reporting_physician");
+	if ((e = report_add_version(c, id, &v, &blob, &vid)) != ERR_OK)
+		return form_error(c, e, pid);
+	if ((e = db_tx_commit(c)) != ERR_OK)
+		return e;
+	return web_redirect(c, arena_printf(c->arena, "/dashboard/patients/%lld",
+	    (long long)pid));
 }

@@ -86,6 +86,38 @@ try {
   await lp.goto(`${cfg.url}/login`);
   out.login_lang_en = await lp.getAttribute('html', 'lang');
 
+  // ---- staff: a report and a correction through the forms
+  const sctx = await browser.newContext({ locale: 'de-DE', extraHTTPHeaders: { 'X-Forwarded-For': cfg.ip4 } });
+  const st = await login(sctx, cfg.staff, '/dashboard');
+  await st.goto(`${cfg.url}/dashboard/reports/new`);
+  await st.fill('#patient_id', cfg.upload.ppid);
+  await st.fill('#family_name', 'Formular');
+  await st.fill('#given_name', 'Frieda');
+  await st.fill('#birth_date', '1980-02-29');
+  await st.fill('#order_number', cfg.upload.order);
+  await st.selectOption('#clinic', cfg.upload.clinic);
+  await st.fill('#title', 'Sonographie Abdomen');
+  await st.setInputFiles('#file', { name: 'befund.pdf', mimeType: 'application/pdf', buffer: Buffer.from('%PDF-1.4\n% form upload ' + Date.now() + '\n%%EOF\n') });
+  await st.screenshot({ path: path.join(shots, 'dashboard-upload.png'), fullPage: true });
+  await Promise.all([st.waitForNavigation(), st.click('#upload button[type=submit]')]);
+  out.upload_landing = new URL(st.url()).pathname;
+  const form = st.locator('form.new-version').first();
+  await form.locator('input[name=title]').fill('Sonographie Abdomen (korrigiert)');
+  await form.locator('input[type=file]').setInputFiles({ name: 'v2.pdf', mimeType: 'application/pdf', buffer: Buffer.from('%PDF-1.4\n% correction ' + Date.now() + '\n%%EOF\n') });
+  await Promise.all([st.waitForNavigation(), form.locator('button').click()]);
+  out.correction_landing = new URL(st.url()).pathname;
+  out.versions_shown = await st.locator('section.report tbody tr').count();
+  out.superseded_shown = await st.locator('section.report .badge.superseded').count();
+  // a wrong file type is refused with a clear page, nothing stored
+  await st.goto(`${cfg.url}/dashboard/reports/new`);
+  await st.fill('#patient_id', cfg.upload.ppid + 'X');
+  await st.fill('#order_number', cfg.upload.order + 'X');
+  await st.fill('#title', 'GIF');
+  await st.setInputFiles('#file', { name: 'x.gif', mimeType: 'image/gif', buffer: Buffer.from('GIF89a') });
+  const resp = await Promise.all([st.waitForNavigation(), st.click('#upload button[type=submit]')]);
+  out.bad_upload_message = (await st.textContent('#message')).trim();
+  await st.screenshot({ path: path.join(shots, 'dashboard-patient-staff.png'), fullPage: true });
+
   // ---- the manager
   const mctx = await browser.newContext({ locale: 'de-DE', extraHTTPHeaders: { 'X-Forwarded-For': cfg.ip3 } });
   const m = await login(mctx, cfg.manager, '/dashboard');

@@ -8,6 +8,7 @@ consent, runs the access export and an erasure and sees the confirmation.
 Screenshots: tests/browser/screenshots/."""
 import json
 import os
+import uuid
 import shutil
 import subprocess
 
@@ -53,8 +54,14 @@ def test_portal_and_dashboard_in_chromium(stack, accounts):
         "report": rep["id"], "purpose": "Zweitmeinung",
         "text_version": "2026-01", "text_sha256": "f" * 64,
         "channel": "paper"})
+    staff_secret = enrolled(accounts, staff)
+    upload = {"ppid": "F-" + uuid.uuid4().hex[:8],
+              "order": "FO-" + uuid.uuid4().hex[:8], "clinic": gid}
     cfg = {"url": stack.url, "chromium": CHROMIUM, "clock": accounts.clock,
            "ip1": fresh_ip(), "ip2": fresh_ip(), "ip3": fresh_ip(),
+           "ip4": fresh_ip(), "upload": upload,
+           "staff": {"uid": staff.uid, "pw": staff.pw,
+                     "secret": staff_secret},
            "referrer": {"uid": ref.uid, "pw": ref.pw, "secret": ref_secret},
            "manager": {"uid": mgr.uid, "pw": mgr.pw, "secret": mgr_secret},
            "report_id": rep["id"], "patient_id": rep["patient"]["id"],
@@ -78,6 +85,19 @@ def test_portal_and_dashboard_in_chromium(stack, accounts):
     assert o["lang_put"] == 200
     assert (o["inbox_lang_after"], o["inbox_h1_after"]) == ("en", "Reports")
     assert o["login_lang_en"] == "en"
+    # staff upload and correction through the forms
+    pid = stack.psql("SELECT id FROM patients WHERE practice_patient_id = "
+                     "'%s'" % upload["ppid"])
+    assert o["upload_landing"] == "/dashboard/patients/%s" % pid
+    assert o["correction_landing"] == "/dashboard/patients/%s" % pid
+    assert (o["versions_shown"], o["superseded_shown"]) == (2, 1)
+    assert stack.psql("SELECT string_agg(status, ',' ORDER BY version) FROM "
+                      "report_versions v JOIN reports r ON r.id = "
+                      "v.report_id WHERE r.patient_id = %s" % pid) == \
+        "final,corrected"
+    assert o["bad_upload_message"] == "Only PDF reports are accepted"
+    assert stack.psql("SELECT count(*) FROM patients WHERE "
+                      "practice_patient_id = '%sX'" % upload["ppid"]) == "0"
     assert o["manager_landing"] == "/dashboard"
     assert o["chart"] == 16, o["chart_html"]  # 8 weeks x 2 bars
     assert o["search_url"] == "/dashboard/patients"   # no name in the URL
