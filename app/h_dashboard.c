@@ -244,6 +244,17 @@ h_dashboard_patient(struct ctx *c)
 	}
 	if ((e = consent_list(c, id, &consents)) != ERR_OK)
 		return e;
+	{
+		json_t	*clinics;
+
+		if ((e = db_query(c, &r, "SELECT json_build_object('gid', gid, "
+		    "'name', coalesce(clinic_name, display_name))::text FROM groups "
+		    "WHERE kind = 'referrer' AND deleted_at IS NULL ORDER BY 1",
+		    "")) != ERR_OK || (e = rows_json(c, r, &clinics)) != ERR_OK)
+			return e;
+		jx_own(c->arena, clinics);
+		json_object_set(p, "clinics", clinics);
+	}
 	jx_own(c->arena, consents);
 	json_array_foreach(consents, i, x) {
 		const char	*k;
@@ -328,4 +339,45 @@ h_dashboard_erasure(struct ctx *c)
 	return web_redirect(c, arena_printf(c->arena,
 	    "/dashboard/gdpr/%s/confirmation", json_string_value(
 	    json_object_get(out, "request_id"))));
+}
+
+/* POST /dashboard/patients/{id}/consents - record a consent (form) */
+int
+h_dashboard_consent_record(struct ctx *c)
+{
+	struct consent_in	 k = { 0 };
+	const char		*scope = http_param(c, "scope");
+	const char		*report = http_param(c, "report");
+	int64_t			 id, cid, rid = 0;
+	int			 e;
+
+	if (route_param_int64(c, "id", 1, INT64_MAX, &id) != ERR_OK)
+		return err_set(c, ERR_NOTFOUND, "Patient not found", NULL);
+	k.patient_id = id;
+	if (scope != NULL && strcmp(scope, "links") == 0)
+		k.links = true;
+	else
+		k.clinic = http_param(c, "clinic");
+	if (report != NULL && report[0] != '\0' &&
+	    parse_i64(sv_from(report), 1, INT64_MAX, &rid) == 0)
+		k.report_id = rid;
+	k.purpose = http_param(c, "purpose");
+	k.text_version = http_param(c, "text_version");
+	k.text_sha256 = http_param(c, "text_sha256");
+	k.channel = http_param(c, "channel");
+	k.valid_until = http_param(c, "valid_until");
+	if (k.valid_until != NULL && k.valid_until[0] == '\0')
+		k.valid_until = NULL;
+	if ((e = consent_create(c, &k, &cid)) != ERR_OK) {
+		if (e != ERR_INVAL && e != ERR_NOTFOUND)
+			return e;
+		json_t	*o = json_pack("{s:s,s:I}", "message", err_public(c, e),
+		    "patient_id", (json_int_t)id);
+
+		err_clear(c);	/* refused before any write */
+		return web_render(c, 400, "dashboard_upload_error.html",
+		    "Consent", o);
+	}
+	return web_redirect(c, arena_printf(c->arena,
+	    "/dashboard/patients/%lld#consents", (long long)id));
 }

@@ -14,7 +14,7 @@ const cfg = JSON.parse(process.env.REFX_BROWSER);
 const shots = path.join(path.dirname(new URL(import.meta.url).pathname),
   'screenshots');
 fs.mkdirSync(shots, { recursive: true });
-const out = { dialogs: [] };
+const out = { dialogs: [], csp: [] };
 
 // RFC 6238 TOTP (SHA-1, 30 s, 6 digits) of a base32 secret.
 function totp(secret, t = Date.now() / 1000 + (cfg.clock || 0)) {
@@ -33,6 +33,9 @@ function totp(secret, t = Date.now() / 1000 + (cfg.clock || 0)) {
 async function login(ctx, who, target) {
   const page = await ctx.newPage();
   page.on('dialog', async (d) => { out.dialogs.push(d.message()); await d.dismiss(); });
+  page.on('console', (msg) => {
+    if (msg.text().includes('Content Security Policy')) out.csp.push(msg.text());
+  });
   await page.goto(`${cfg.url}/login?redirect_url=${encodeURIComponent(target)}`);
   await page.fill('#user', who.uid);
   await page.fill('#password', who.pw);
@@ -131,6 +134,14 @@ try {
   out.search_url = new URL(m.url()).pathname + new URL(m.url()).search;
   await Promise.all([m.waitForNavigation(), m.click(`#patients a[href="/dashboard/patients/${cfg.patient_id}"]`)]);
   await m.screenshot({ path: path.join(shots, 'dashboard-patient.png'), fullPage: true });
+  // record a consent through the form, then withdraw the seeded one
+  const before = await m.locator('#consents tbody tr').count();
+  await m.selectOption('#k-scope', 'clinic');
+  await m.fill('#k-purpose', 'Mitbehandlung');
+  await m.fill('#k-tv', '2026-01');
+  await m.fill('#k-sha', 'a'.repeat(64));
+  await Promise.all([m.waitForNavigation(), m.click('#consent-new button')]);
+  out.consents_added = (await m.locator('#consents tbody tr').count()) - before;
   // record: withdraw the consent
   await Promise.all([m.waitForNavigation(), m.click(`form[action="/dashboard/consents/${cfg.consent_id}/withdraw"] button`)]);
   out.withdraw_page = new URL(m.url()).pathname;

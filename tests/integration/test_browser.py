@@ -74,6 +74,8 @@ def test_portal_and_dashboard_in_chromium(stack, accounts):
     assert run.returncode == 0, run.stderr[-3000:]
     o = json.loads(run.stdout.strip().splitlines()[-1])
     assert o["dialogs"] == []               # the XSS payload stayed text
+    assert o["csp"] == []                   # no CSP violation on any page
+    assert o["consents_added"] == 1
     assert o["referrer_landing"] == "/portal"
     assert (o["inbox_lang"], o["inbox_h1"]) == ("de", "Befunde")
     assert o["unread_before"] == 1
