@@ -154,6 +154,8 @@ int h_gdpr_request(struct ctx *c);
 int h_gdpr_confirmation_file(struct ctx *c);
 int h_gdpr_confirmation_page(struct ctx *c);
 int h_gdpr_audit(struct ctx *c);
+int h_gdpr_audit_page(struct ctx *c);
+int h_gdpr_audit_csv(struct ctx *c);
 int h_gdpr_incident(struct ctx *c);
 int h_gdpr_incident_page(struct ctx *c);
 int h_gdpr_processing(struct ctx *c);

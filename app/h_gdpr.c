@@ -298,15 +298,33 @@ jtext(struct ctx *c, json_t *o, const char *k)
 	return jx_dump(c->arena, v);
 }
 
+static int audit_csv(struct ctx *c);
+
 /* GET .../audit (?output=csv for a CSV file) */
 int
 h_gdpr_audit(struct ctx *c)
+{
+	struct gdpr_audit_q	 q;
+	const char		*output = http_param(c, "output");
+	json_t			*rows;
+	int			 e;
+
+	if (output != NULL && strcmp(output, "csv") == 0)
+		return audit_csv(c);
+	audit_q(c, &q);
+	if ((e = gdpr_audit_search(c, &q, &rows)) != ERR_OK)
+		return fail(c, e);
+	return ocs_reply(c, rows);
+}
+
+/* The audit search as an RFC 4180 CSV file. */
+static int
+audit_csv(struct ctx *c)
 {
 	static const char *const cols[] = { "id", "at", "action", "actor_type",
 	    "actor", "link_id", "client_addr", "object_type", "object_id",
 	    "patient_id", "request_id", "details", NULL };
 	struct gdpr_audit_q	 q;
-	const char		*output = http_param(c, "output");
 	struct buf		 b;
 	json_t			*rows, *row;
 	size_t			 i;
@@ -315,8 +333,6 @@ h_gdpr_audit(struct ctx *c)
 	audit_q(c, &q);
 	if ((e = gdpr_audit_search(c, &q, &rows)) != ERR_OK)
 		return fail(c, e);
-	if (output == NULL || strcmp(output, "csv") != 0)
-		return ocs_reply(c, rows);
 	jx_own(c->arena, rows);
 	buf_init(&b, c->arena, (size_t)64 << 20);
 	for (int k = 0; cols[k] != NULL; k++) {
@@ -407,4 +423,64 @@ h_gdpr_processing_page(struct ctx *c)
 	json_object_set_new(p, "settings", list);
 	return web_render(c, 200, "processing_record.html",
 	    "Record of processing", p);
+}
+
+/*
+ * GET /dashboard/audit?patient=&actor=&action=&address=&link=&from=&to=
+ * - the search form and its result (ids, actions and addresses only; the
+ * filters name no patient), with a CSV link for the same filter.
+ */
+int
+h_gdpr_audit_page(struct ctx *c)
+{
+	static const char *const keys[] = { "patient", "actor", "action",
+	    "object_type", "object_id", "address", "link", "from", "to", NULL };
+	struct gdpr_audit_q	 q;
+	struct buf		 qs;
+	json_t			*rows, *row, *p, *filter = json_object();
+	const char		*message = "";
+	size_t			 i;
+	int			 e;
+
+	audit_q(c, &q);
+	buf_init(&qs, c->arena, 4096);
+	for (int k = 0; keys[k] != NULL; k++) {
+		const char	*v = http_param(c, keys[k]);
+
+		json_object_set_new(filter, keys[k], json_string(v ? v : ""));
+		if (v != NULL && v[0] != '\0') {
+			buf_printf(&qs, "&%s=", keys[k]);
+			for (const char *x = v; *x; x++)
+				if ((*x >= 'a' && *x <= 'z') || (*x >= 'A' && *x <=
+				    'Z') || (*x >= '0' && *x <= '9') || strchr(
+				    "-._~", *x))
+					buf_addc(&qs, *x);
+				else
+					buf_printf(&qs, "%%%02X", (unsigned char)*x);
+		}
+	}
+	if ((e = gdpr_audit_search(c, &q, &rows)) != ERR_OK) {
+		if (e != ERR_INVAL) {
+			json_decref(filter);
+			return e;
+		}
+		message = err_public(c, e);
+		err_clear(c);
+		rows = json_array();
+	}
+	json_array_foreach(rows, i, row)
+		json_object_set_new(row, "details", json_string(jx_dump(c->arena,
+		    json_object_get(row, "details"))));
+	p = printable(rows);
+	json_decref(rows);
+	return web_render(c, message[0] ? 400 : 200, "dashboard_audit.html",
+	    "Audit trail", json_pack("{s:o,s:o,s:s,s:s}", "rows", p, "filter",
+	    filter, "message", message, "csv_query", buf_cstr(&qs)));
+}
+
+/* GET /dashboard/audit.csv?... - the same search as a CSV download */
+int
+h_gdpr_audit_csv(struct ctx *c)
+{
+	return audit_csv(c);
 }

@@ -150,6 +150,13 @@ try {
   await m.goto(`${cfg.url}/dashboard/patients/${cfg.patient_id}/access-export`);
   out.export_reference = (await m.textContent('#reference')).trim();
   await m.screenshot({ path: path.join(shots, 'access-export.png'), fullPage: true });
+  // the audit trail of this patient, and its CSV
+  await m.goto(`${cfg.url}/dashboard/audit?patient=${cfg.patient_id}`);
+  out.audit_rows = await m.locator('#audit tbody tr').count();
+  const csv = await m.request.get(`${cfg.url}` + await m.getAttribute('#csv', 'href'));
+  out.audit_csv_type = csv.headers()['content-type'];
+  out.audit_csv_lines = (await csv.text()).trim().split('\r\n').length;
+  await m.screenshot({ path: path.join(shots, 'dashboard-audit.png'), fullPage: true });
   // erasure through the form, then the confirmation
   await m.goto(`${cfg.url}/dashboard/patients/${cfg.patient_id}`);
   await m.fill('#er-reason', 'Antrag per Brief');

@@ -107,6 +107,9 @@ def test_portal_and_dashboard_in_chromium(stack, accounts):
         "/dashboard/consents/%s/confirmation" % k["id"]
     assert o["withdraw_ended"] == "0"
     assert o["export_reference"].startswith("AX-")
+    assert 10 <= o["audit_rows"] < 100     # all of them on one page
+    assert o["audit_csv_type"] == "text/csv; charset=utf-8"
+    assert o["audit_csv_lines"] == o["audit_rows"] + 1   # header + rows
     assert o["erasure_page"].startswith("/dashboard/gdpr/")
     assert o["erasure_reference"].startswith("ER-")
     reads = staff.ok("GET", "/reports/%s" % rep["id"])
