@@ -381,3 +381,115 @@ h_dashboard_consent_record(struct ctx *c)
 	return web_redirect(c, arena_printf(c->arena,
 	    "/dashboard/patients/%lld#consents", (long long)id));
 }
+
+/* The policy settings the settings page edits, in display order. */
+static const char *const policy_keys[] = { "sharing.link.default_days",
+    "sharing.link.max_days", "sharing.link.expiry_enforced",
+    "sharing.link.password_enforced", "sharing.link.upload_allowed",
+    "sharing.internal.default_days", "sharing.internal.max_days",
+    "sharing.internal.expiry_enforced", "session.idle_timeout_s",
+    "session.absolute_timeout_s", "retention.report_days",
+    "retention.duty_days", "ingest.max_bytes", NULL };
+static const char *const twofa_roles[] = { "admin", "manager", "staff",
+    "referrer", NULL };
+
+static int
+settings_page(struct ctx *c, int status, const char *message)
+{
+	json_t		*ints = json_array(), *roles = json_array();
+	const char	*enforced;
+	int		 e;
+
+	for (int i = 0; policy_keys[i] != NULL; i++) {
+		int64_t	 v;
+
+		if ((e = settings_int(c, policy_keys[i], &v)) != ERR_OK) {
+			json_decref(ints);
+			json_decref(roles);
+			return e;
+		}
+		json_array_append_new(ints, json_pack("{s:s,s:I,s:s}", "key",
+		    policy_keys[i], "value", (json_int_t)v, "label", web_t(c,
+		    policy_keys[i])));
+	}
+	if ((e = settings_str(c, "twofactor.enforced_roles", &enforced)) !=
+	    ERR_OK) {
+		json_decref(ints);
+		json_decref(roles);
+		return e;
+	}
+	for (int i = 0; twofa_roles[i] != NULL; i++) {
+		char	 pat[32];
+
+		snprintf(pat, sizeof(pat), ",%s,", twofa_roles[i]);
+		json_array_append_new(roles, json_pack("{s:s,s:b}", "role",
+		    twofa_roles[i], "on", strstr(arena_printf(c->arena, ",%s,",
+		    enforced), pat) != NULL));
+	}
+	return web_render(c, status, "dashboard_settings.html", "Settings",
+	    json_pack("{s:o,s:o,s:s,s:s,s:s,s:s,s:b,s:s}", "ints", ints,
+	    "roles", roles, "message", message, "instance_name_conf",
+	    c->conf->instance_name, "base_url", c->conf->base_url, "timezone",
+	    c->conf->timezone, "mail_relay", c->conf->mail_smtp_url[0] != '\0',
+	    "mail_from", c->conf->mail_from));
+}
+
+/* GET /dashboard/settings */
+int
+h_dashboard_settings(struct ctx *c)
+{
+	return settings_page(c, 200, "");
+}
+
+/* POST /dashboard/settings - every policy field, all or nothing */
+int
+h_dashboard_settings_save(struct ctx *c)
+{
+	struct audit_event	 ev = { 0 };
+	struct buf		 roles;
+	json_t			*changed = json_object();
+	int			 e;
+
+	jx_own(c->arena, changed);
+	for (int i = 0; policy_keys[i] != NULL; i++) {
+		const char	*v = http_param(c, policy_keys[i]);
+		int64_t		 x;
+
+		if (v == NULL || v[0] == '\0')
+			continue;
+		if (parse_i64(sv_from(v), INT64_MIN / 2, INT64_MAX / 2, &x) != 0 ||
+		    (e = settings_set(c, policy_keys[i], arena_printf(c->arena,
+		    "%lld", (long long)x))) == ERR_INVAL) {
+			const char	*msg = arena_printf(c->arena, "%s: %s",
+			    web_t(c, policy_keys[i]), c->err == ERR_INVAL &&
+			    c->err_msg ? c->err_msg : web_t(c, "not a number"));
+
+			err_clear(c);
+			db_tx_rollback(c);	/* nothing saved */
+			if ((e = db_tx_begin(c)) != ERR_OK)
+				return e;
+			return settings_page(c, 400, msg);
+		}
+		if (e != ERR_OK)
+			return e;
+		json_object_set_new(changed, policy_keys[i], json_integer(x));
+	}
+	buf_init(&roles, c->arena, 256);
+	for (int i = 0; twofa_roles[i] != NULL; i++)
+		if (http_param(c, arena_printf(c->arena, "twofa_%s",
+		    twofa_roles[i])) != NULL) {
+			buf_adds(&roles, roles.n ? "," : "");
+			buf_adds(&roles, twofa_roles[i]);
+		}
+	if ((e = settings_set(c, "twofactor.enforced_roles", jx_dump(c->arena,
+	    json_string(buf_cstr(&roles))))) != ERR_OK)
+		return e;
+	json_object_set_new(changed, "twofactor.enforced_roles",
+	    json_string(buf_cstr(&roles)));
+	ev.action = "settings.update";
+	ev.object_type = "settings";
+	ev.details = json_incref(changed);
+	if ((e = audit_write(c, &ev)) != ERR_OK)
+		return e;
+	return settings_page(c, 200, web_t(c, "Saved."));
+}

@@ -39,6 +39,8 @@ def translated(po):
 
 rc = 0
 for po in sorted(glob.glob(os.path.join(ROOT, "po", "*.po"))):
+    if os.path.basename(po) == "en.po":   # English is the source language
+        continue
     missing = sorted(used() - translated(po))
     for m in missing:
         print("%s: no translation for %r" % (os.path.relpath(po, ROOT), m))
