@@ -970,13 +970,6 @@ proppatch(struct ctx *c, const struct davapp_target *t)
 
 /* ---------------------------------------------------------------- GET/HEAD */
 
-static int
-sink_http(struct ctx *c, void *ud, const void *p, size_t n)
-{
-	(void)ud;
-	return http_res_write(c, p, n);
-}
-
 /* One "bytes=a-b" range (RFC 9110 §14.1.2); false: ignore the header. */
 static bool
 parse_range(const char *h, int64_t size, int64_t *from, int64_t *to,
@@ -1109,7 +1102,7 @@ get(struct ctx *c, const struct davapp_target *t, bool head)
 		return e;
 	if ((e = http_res_stream_begin(c)) != ERR_OK || head || len == 0)
 		return e;
-	return blob_read(c, n.blob_id, from, len, sink_http, NULL);
+	return blob_read(c, n.blob_id, from, len, http_res_sink, NULL);
 }
 
 /* ---------------------------------------------------------------- PUT */

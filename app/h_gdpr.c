@@ -22,29 +22,6 @@
 #include "jx/jx.h"
 #include "ocs/ocs.h"
 
-static int
-fail(struct ctx *c, int e)
-{
-	if (e == ERR_INVAL)
-		return ocs_fail(c, 400, err_public(c, e));
-	if (e == ERR_NOTFOUND)
-		return ocs_fail(c, 404, err_public(c, e));
-	if (e == ERR_CONFLICT)
-		return ocs_fail(c, 409, err_public(c, e));
-	return e;
-}
-
-static int64_t
-num(struct ctx *c, const char *name, int64_t def, int64_t min, int64_t max)
-{
-	const char	*v = http_param(c, name);
-	int64_t		 x;
-
-	if (v == NULL || v[0] == '\0' || parse_i64(sv_from(v), min, max, &x))
-		return def;
-	return x;
-}
-
 /*
  * A copy of v fit for the templates: null becomes "" (prints nothing and
  * skips a section), booleans "yes" / "no" (templates print neither),
@@ -92,7 +69,7 @@ h_gdpr_export(struct ctx *c)
 	if (route_param_int64(c, "id", 1, INT64_MAX, &id) != ERR_OK)
 		return ocs_fail(c, 404, "Patient not found");
 	if ((e = gdpr_access_export(c, id, &doc)) != ERR_OK)
-		return fail(c, e);
+		return ocs_fail_domain(c, e);
 	return ocs_reply(c, doc);
 }
 
@@ -132,7 +109,7 @@ h_gdpr_erasure(struct ctx *c)
 	in.restrict_instead = restrict_ != NULL && strcmp(restrict_, "true") ==
 	    0;
 	if ((e = gdpr_erase(c, &in, &out, &blocked)) != ERR_OK)
-		return fail(c, e);
+		return ocs_fail_domain(c, e);
 	if (blocked) {
 		/* nothing changed: the manager may choose restriction */
 		ocs_respond(c, 409, "Erasure is blocked; restriction "
@@ -154,7 +131,7 @@ h_gdpr_restriction_lift(struct ctx *c)
 		return ocs_fail(c, 404, "Patient not found");
 	if ((e = gdpr_restriction_lift(c, id, http_param(c, "reason"), &out)) !=
 	    ERR_OK)
-		return fail(c, e);
+		return ocs_fail_domain(c, e);
 	return ocs_reply(c, out);
 }
 
@@ -186,7 +163,7 @@ h_gdpr_request(struct ctx *c)
 	int		 e;
 
 	if ((e = request_get(c, &r)) != ERR_OK)
-		return fail(c, e);
+		return ocs_fail_domain(c, e);
 	if (!db_is_null(r, 0, 8) && (e = jx_parse(c, sv_from(db_get(r, 0, 8)),
 	    1 << 24, &conf)) != ERR_OK)
 		return e;
@@ -208,7 +185,7 @@ h_gdpr_confirmation_file(struct ctx *c)
 	int		 e;
 
 	if ((e = request_get(c, &r)) != ERR_OK)
-		return fail(c, e);
+		return ocs_fail_domain(c, e);
 	if (db_is_null(r, 0, 8))
 		return ocs_fail(c, 404, "This request has no confirmation");
 	file = gdpr_confirmation_file(c, db_get(r, 0, 8), db_get(r, 0, 9));
@@ -254,7 +231,7 @@ static void
 audit_q(struct ctx *c, struct gdpr_audit_q *q)
 {
 	memset(q, 0, sizeof(*q));
-	q->patient_id = num(c, "patient", 0, 1, INT64_MAX);
+	q->patient_id = http_param_i64(c, "patient", 0, 1, INT64_MAX);
 	q->actor = http_param(c, "actor");
 	q->action = http_param(c, "action");
 	q->object_type = http_param(c, "object_type");
@@ -263,8 +240,8 @@ audit_q(struct ctx *c, struct gdpr_audit_q *q)
 	q->link = http_param(c, "link");
 	q->from = http_param(c, "from");
 	q->to = http_param(c, "to");
-	q->limit = num(c, "limit", 100, 1, 10000);
-	q->offset = num(c, "offset", 0, 0, INT64_MAX);
+	q->limit = http_param_i64(c, "limit", 100, 1, 10000);
+	q->offset = http_param_i64(c, "offset", 0, 0, INT64_MAX);
 }
 
 /* RFC 4180 field: quoted when it holds a comma, quote or line break. */
@@ -313,7 +290,7 @@ h_gdpr_audit(struct ctx *c)
 		return audit_csv(c);
 	audit_q(c, &q);
 	if ((e = gdpr_audit_search(c, &q, &rows)) != ERR_OK)
-		return fail(c, e);
+		return ocs_fail_domain(c, e);
 	return ocs_reply(c, rows);
 }
 
@@ -332,7 +309,7 @@ audit_csv(struct ctx *c)
 
 	audit_q(c, &q);
 	if ((e = gdpr_audit_search(c, &q, &rows)) != ERR_OK)
-		return fail(c, e);
+		return ocs_fail_domain(c, e);
 	jx_own(c->arena, rows);
 	buf_init(&b, c->arena, (size_t)64 << 20);
 	for (int k = 0; cols[k] != NULL; k++) {
@@ -370,7 +347,7 @@ h_gdpr_incident(struct ctx *c)
 
 	audit_q(c, &q);
 	if ((e = gdpr_incident(c, &q, &out)) != ERR_OK)
-		return fail(c, e);
+		return ocs_fail_domain(c, e);
 	return ocs_reply(c, out);
 }
 
@@ -399,7 +376,7 @@ h_gdpr_processing(struct ctx *c)
 	int	 e;
 
 	if ((e = gdpr_processing_record(c, &out)) != ERR_OK)
-		return fail(c, e);
+		return ocs_fail_domain(c, e);
 	return ocs_reply(c, out);
 }
 

@@ -15,7 +15,6 @@
 
 #include "audit/audit.h"
 #include "auth/auth.h"
-#include "blob/blob.h"
 #include "core/arena.h"
 #include "core/conf.h"
 #include "core/ctx.h"
@@ -103,8 +102,6 @@ h_portal_report(struct ctx *c)
 
 	if (route_param_int64(c, "id", 1, INT64_MAX, &rid) != ERR_OK)
 		return err_set(c, ERR_NOTFOUND, "Report not found", NULL);
-	if (c->user->roles & ROLE_ADMIN)
-		return err_set(c, ERR_NOTFOUND, "Report not found", NULL);
 	if ((e = report_json(c, rid, &r)) != ERR_OK)
 		return e;
 	jx_own(c->arena, r);
@@ -129,13 +126,6 @@ h_portal_report(struct ctx *c)
 	    current && json_is_true(json_object_get(current, "read"))));
 }
 
-static int
-sink_http(struct ctx *c, void *ud, const void *p, size_t n)
-{
-	(void)ud;
-	return http_res_write(c, p, n);
-}
-
 /* GET /portal/reports/{id}/versions/{version}/{how}: how = view | download */
 int
 h_portal_file(struct ctx *c)
@@ -147,24 +137,11 @@ h_portal_file(struct ctx *c)
 
 	if (route_param_int64(c, "id", 1, INT64_MAX, &rid) != ERR_OK ||
 	    route_param_int64(c, "version", 0, INT32_MAX, &ver) != ERR_OK ||
-	    how == NULL || (strcmp(how, "view") && strcmp(how, "download")) ||
-	    (c->user->roles & ROLE_ADMIN))
+	    how == NULL || (strcmp(how, "view") && strcmp(how, "download")))
 		return err_set(c, ERR_NOTFOUND, "Report not found", NULL);
 	if ((e = report_disclose(c, rid, ver, &f)) != ERR_OK)
 		return e;
-	http_res_status(c, 200);
-	(void)http_res_header(c, "Content-Type", "application/pdf");
-	(void)http_res_header(c, "Content-Length", arena_printf(c->arena,
-	    "%lld", (long long)f.size));
-	(void)http_res_header(c, "Content-Disposition", arena_printf(c->arena,
-	    "%s; filename=\"%s\"", strcmp(how, "view") == 0 ? "inline" :
-	    "attachment", f.name));
-	(void)http_res_header(c, "Cache-Control", "no-store");
-	(void)http_res_header(c, "X-Content-Type-Options", "nosniff");
-	if ((e = http_res_stream_begin(c)) != ERR_OK || c->req->method ==
-	    HTTP_HEAD)
-		return e;
-	return blob_read(c, f.blob_id, 0, f.size, sink_http, NULL);
+	return web_send_pdf(c, &f, strcmp(how, "view") == 0);
 }
 
 /* POST /portal/reports/{id}/read */

@@ -41,23 +41,6 @@ jstr(json_t *o, const char *k)
 	return json_is_string(v) ? json_string_value(v) : NULL;
 }
 
-/* Answer a domain error as OCS (400 with the message for bad input). */
-static int
-fail(struct ctx *c, int e)
-{
-	if (e == ERR_INVAL)
-		return ocs_fail(c, 400, err_public(c, e));
-	if (e == ERR_UNSUPPORTED)
-		return ocs_fail(c, 415, err_public(c, e));
-	if (e == ERR_TOO_LARGE)
-		return ocs_fail(c, 413, err_public(c, e));
-	if (e == ERR_NOTFOUND)
-		return ocs_fail(c, 404, err_public(c, e));
-	if (e == ERR_CONFLICT)
-		return ocs_fail(c, 409, err_public(c, e));
-	return e;
-}
-
 #define FIELD_MAX	4096
 #define FIELDS_MAX	40
 
@@ -243,7 +226,7 @@ reply_report(struct ctx *c, int64_t id)
 	int	 e;
 
 	if ((e = report_json(c, id, &o)) != ERR_OK)
-		return fail(c, e);
+		return ocs_fail_domain(c, e);
 	return ocs_reply(c, o);
 }
 
@@ -281,7 +264,7 @@ h_report_ingest(struct ctx *c)
 		}
 	}
 	if ((e = read_upload(c, &meta, &blob, NULL)) != ERR_OK)
-		return fail(c, e);
+		return ocs_fail_domain(c, e);
 	{
 		const char	*bad = meta_shape(c, meta, true);
 
@@ -311,7 +294,7 @@ h_report_ingest(struct ctx *c)
 	if ((e = report_patient_upsert(c, &p, &pid)) != ERR_OK ||
 	    (e = report_order_upsert(c, &o, pid, &oid)) != ERR_OK ||
 	    (e = report_create(c, oid, &v, &blob, &rid, &vid)) != ERR_OK)
-		return fail(c, e);
+		return ocs_fail_domain(c, e);
 	if (key != NULL && (e = db_exec(c, "INSERT INTO ingest_keys (idem_key, "
 	    "user_id, report_id) VALUES ($1, $2, $3)", "sii", key, c->user->id,
 	    rid)) != ERR_OK)
@@ -333,7 +316,7 @@ h_report_version(struct ctx *c)
 	if ((e = route_param_int64(c, "id", 1, INT64_MAX, &id)) != ERR_OK)
 		return ocs_fail(c, 404, "Report not found");
 	if ((e = read_upload(c, &meta, &blob, NULL)) != ERR_OK)
-		return fail(c, e);
+		return ocs_fail_domain(c, e);
 	{
 		const char	*bad = meta_shape(c, meta, false);
 
@@ -342,19 +325,8 @@ h_report_version(struct ctx *c)
 	}
 	version_from(meta, &v);
 	if ((e = report_add_version(c, id, &v, &blob, &vid)) != ERR_OK)
-		return fail(c, e);
+		return ocs_fail_domain(c, e);
 	return reply_report(c, id);
-}
-
-static int64_t
-num(struct ctx *c, const char *name, int64_t def, int64_t min, int64_t max)
-{
-	const char	*v = http_param(c, name);
-	int64_t		 x;
-
-	if (v == NULL || v[0] == '\0' || parse_i64(sv_from(v), min, max, &x))
-		return def;
-	return x;
 }
 
 /* GET .../reports */
@@ -367,10 +339,11 @@ h_reports_list(struct ctx *c)
 
 	e = report_list(c, http_param(c, "patient"), http_param(c, "clinic"),
 	    http_param(c, "status"), unread && strcmp(unread, "true") == 0,
-	    http_param(c, "from"), http_param(c, "to"), num(c, "limit", 50, 1,
-	    500), num(c, "offset", 0, 0, INT64_MAX), &list);
+	    http_param(c, "from"), http_param(c, "to"), http_param_i64(c,
+	    "limit", 50, 1, 500), http_param_i64(c, "offset", 0, 0, INT64_MAX),
+	    &list);
 	if (e != ERR_OK)
-		return fail(c, e);
+		return ocs_fail_domain(c, e);
 	return ocs_reply(c, list);
 }
 
@@ -382,16 +355,7 @@ h_report_get(struct ctx *c)
 
 	if (route_param_int64(c, "id", 1, INT64_MAX, &id) != ERR_OK)
 		return ocs_fail(c, 404, "Report not found");
-	if (c->user->roles & ROLE_ADMIN)
-		return ocs_fail(c, 404, "Report not found");
 	return reply_report(c, id);
-}
-
-static int
-sink_http(struct ctx *c, void *ud, const void *p, size_t n)
-{
-	(void)ud;
-	return http_res_write(c, p, n);
 }
 
 /* GET .../reports/{id}/versions/{version}/download (0 = current) */
@@ -405,22 +369,10 @@ h_report_download(struct ctx *c)
 	if (route_param_int64(c, "id", 1, INT64_MAX, &id) != ERR_OK ||
 	    route_param_int64(c, "version", 0, INT32_MAX, &ver) != ERR_OK)
 		return ocs_fail(c, 404, "Report not found");
-	if (c->user->roles & ROLE_ADMIN)
-		return ocs_fail(c, 404, "Report not found");
+	/* the domain decides, for administrators too */
 	if ((e = report_disclose(c, id, ver, &f)) != ERR_OK)
-		return fail(c, e);
-	http_res_status(c, 200);
-	(void)http_res_header(c, "Content-Type", "application/pdf");
-	(void)http_res_header(c, "Content-Length", arena_printf(c->arena,
-	    "%lld", (long long)f.size));
-	(void)http_res_header(c, "Content-Disposition", arena_printf(c->arena,
-	    "attachment; filename=\"%s\"", f.name));
-	(void)http_res_header(c, "Cache-Control", "no-store");
-	(void)http_res_header(c, "X-Content-Type-Options", "nosniff");
-	if ((e = http_res_stream_begin(c)) != ERR_OK || c->req->method ==
-	    HTTP_HEAD)
-		return e;
-	return blob_read(c, f.blob_id, 0, f.size, sink_http, NULL);
+		return ocs_fail_domain(c, e);
+	return web_send_pdf(c, &f, false);
 }
 
 /* POST .../reports/{id}/read */
@@ -433,7 +385,7 @@ h_report_read(struct ctx *c)
 	if (route_param_int64(c, "id", 1, INT64_MAX, &id) != ERR_OK)
 		return ocs_fail(c, 404, "Report not found");
 	if ((e = report_mark_read(c, id)) != ERR_OK)
-		return fail(c, e);
+		return ocs_fail_domain(c, e);
 	return ocs_reply(c, NULL);
 }
 
@@ -460,9 +412,9 @@ h_report_share(struct ctx *c)
 	req.expire_date = http_param(c, "expireDate");
 	req.label = http_param(c, "label");
 	req.basis = http_param(c, "basis");
-	req.download_limit = num(c, "download_limit", -1, 1, 1000000);
+	req.download_limit = http_param_i64(c, "download_limit", -1, 1, 1000000);
 	if ((e = report_share(c, id, &req, &s, &token)) != ERR_OK)
-		return fail(c, e);
+		return ocs_fail_domain(c, e);
 	if ((e = db_query(c, &r, "SELECT basis, consent_id FROM shares WHERE id = "
 	    "$1", "i", s.id)) != ERR_OK)
 		return e;
@@ -507,9 +459,9 @@ h_patients_list(struct ctx *c)
 	    "IS NULL OR lower(family_name) LIKE lower($1) || '%' OR "
 	    "practice_patient_id = $1 OR kvnr = upper($1) OR birth_date::text = "
 	    "$1) ORDER BY lower(family_name), lower(given_name), id LIMIT $2 "
-	    "OFFSET $3", "siiB", q && q[0] ? q : NULL, num(c, "limit", 50, 1,
-	    500), num(c, "offset", 0, 0, INT64_MAX), (c->user->roles &
-	    ROLE_MANAGER) != 0)) != ERR_OK)
+	    "OFFSET $3", "siiB", q && q[0] ? q : NULL, http_param_i64(c,
+	    "limit", 50, 1, 500), http_param_i64(c, "offset", 0, 0, INT64_MAX),
+	    (c->user->roles & ROLE_MANAGER) != 0)) != ERR_OK)
 		return e;
 	list = json_array();
 	for (int i = 0; i < db_rows_n(r); i++)
@@ -534,7 +486,7 @@ h_patient_create(struct ctx *c)
 	p.kvnr = http_param(c, "kvnr");
 	p.insurer = http_param(c, "insurer");
 	if ((e = report_patient_upsert(c, &p, &id)) != ERR_OK)
-		return fail(c, e);
+		return ocs_fail_domain(c, e);
 	if ((e = db_query(c, &r, "SELECT " PATIENT_COLS " FROM patients WHERE "
 	    "id = $1", "i", id)) != ERR_OK)
 		return e;
@@ -580,12 +532,12 @@ h_consent_create(struct ctx *c)
 	int64_t			 id;
 	int			 e;
 
-	k.patient_id = num(c, "patient", 0, 1, INT64_MAX);
+	k.patient_id = http_param_i64(c, "patient", 0, 1, INT64_MAX);
 	k.clinic = http_param(c, "clinic");
 	k.user = http_param(c, "user");
 	k.links = links != NULL && strcmp(links, "true") == 0;
-	k.report_id = num(c, "report", 0, 1, INT64_MAX);
-	k.order_id = num(c, "order", 0, 1, INT64_MAX);
+	k.report_id = http_param_i64(c, "report", 0, 1, INT64_MAX);
+	k.order_id = http_param_i64(c, "order", 0, 1, INT64_MAX);
 	k.from = http_param(c, "from");
 	k.to = http_param(c, "to");
 	k.purpose = http_param(c, "purpose");
@@ -597,7 +549,7 @@ h_consent_create(struct ctx *c)
 		return ocs_fail(c, 400, "patient is required");
 	if ((e = consent_create(c, &k, &id)) != ERR_OK ||
 	    (e = consent_json(c, id, &o)) != ERR_OK)
-		return fail(c, e);
+		return ocs_fail_domain(c, e);
 	return ocs_reply(c, o);
 }
 
@@ -606,13 +558,13 @@ int
 h_consents_list(struct ctx *c)
 {
 	json_t	*list;
-	int64_t	 p = num(c, "patient", 0, 1, INT64_MAX);
+	int64_t	 p = http_param_i64(c, "patient", 0, 1, INT64_MAX);
 	int	 e;
 
 	if (p == 0)
 		return ocs_fail(c, 400, "patient is required");
 	if ((e = consent_list(c, p, &list)) != ERR_OK)
-		return fail(c, e);
+		return ocs_fail_domain(c, e);
 	return ocs_reply(c, list);
 }
 
@@ -627,7 +579,7 @@ h_consent_get(struct ctx *c)
 	if (route_param_int64(c, "id", 1, INT64_MAX, &id) != ERR_OK)
 		return ocs_fail(c, 404, "Consent not found");
 	if ((e = consent_json(c, id, &o)) != ERR_OK)
-		return fail(c, e);
+		return ocs_fail_domain(c, e);
 	return ocs_reply(c, o);
 }
 
@@ -644,7 +596,7 @@ h_consent_withdraw(struct ctx *c)
 	if ((e = consent_withdraw(c, id, http_param(c, "channel"),
 	    http_param(c, "note"), &ended)) != ERR_OK ||
 	    (e = consent_json(c, id, &o)) != ERR_OK)
-		return fail(c, e);
+		return ocs_fail_domain(c, e);
 	json_object_set_new(o, "ended_shares", json_integer(ended));
 	json_object_set_new(o, "confirmation", json_string(arena_printf(
 	    c->arena, "%s/dashboard/consents/%lld/confirmation", c->conf->base_url,
@@ -652,7 +604,7 @@ h_consent_withdraw(struct ctx *c)
 	return ocs_reply(c, o);
 }
 
-/* GET /dashboard/consents/{id}/confirmation - a printable withdrawal confirmation */
+/* GET /dashboard/consents/{id}/confirmation - printable withdrawal receipt */
 int
 h_consent_confirmation(struct ctx *c)
 {
@@ -712,8 +664,8 @@ h_mail_list(struct ctx *c)
 	    "failed_at))::bigint FROM mail_queue WHERE CASE $1 WHEN 'sent' THEN "
 	    "sent_at IS NOT NULL WHEN 'failed' THEN failed_at IS NOT NULL ELSE "
 	    "sent_at IS NULL AND failed_at IS NULL END ORDER BY id DESC LIMIT $2 "
-	    "OFFSET $3", "sii", state, num(c, "limit", 100, 1, 500), num(c,
-	    "offset", 0, 0, INT64_MAX))) != ERR_OK)
+	    "OFFSET $3", "sii", state, http_param_i64(c, "limit", 100, 1, 500),
+	    http_param_i64(c, "offset", 0, 0, INT64_MAX))) != ERR_OK)
 		return e;
 	list = json_array();
 	for (int i = 0; i < db_rows_n(r); i++) {

@@ -10,6 +10,8 @@
 #include <string.h>
 
 #include "auth/auth.h"
+#include "blob/blob.h"
+#include "files/files.h"
 #include "core/arena.h"
 #include "core/buf.h"
 #include "core/conf.h"
@@ -40,6 +42,26 @@ static const char *
 translate(void *ud, const char *msgid)
 {
 	return web_t(ud, msgid);
+}
+
+int
+web_send_pdf(struct ctx *c, const struct file_node *f, bool inline_view)
+{
+	int	 e;
+
+	http_res_status(c, 200);
+	(void)http_res_header(c, "Content-Type", "application/pdf");
+	(void)http_res_header(c, "Content-Length", arena_printf(c->arena,
+	    "%lld", (long long)f->size));
+	(void)http_res_header(c, "Content-Disposition", arena_printf(c->arena,
+	    "%s; filename=\"%s\"", inline_view ? "inline" : "attachment",
+	    f->name));
+	(void)http_res_header(c, "Cache-Control", "no-store");
+	(void)http_res_header(c, "X-Content-Type-Options", "nosniff");
+	if ((e = http_res_stream_begin(c)) != ERR_OK || c->req->method ==
+	    HTTP_HEAD)
+		return e;
+	return blob_read(c, f->blob_id, 0, f->size, http_res_sink, NULL);
 }
 
 int

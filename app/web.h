@@ -8,6 +8,7 @@
 #define APP_WEB_H
 
 #include <jansson.h>
+#include <stdbool.h>
 
 struct ctx;
 
@@ -40,6 +41,14 @@ const char *web_safe_target(struct ctx *c, const char *fallback);
  */
 const char *web_lang(struct ctx *c);
 const char *web_t(struct ctx *c, const char *msgid);
+
+/*
+ * web_send_pdf - stream the stored PDF f as the response (200, no-store,
+ * nosniff), inline (the browser's viewer) or as an attachment under its
+ * pseudonymous name.  Call after the disclosure check (report_disclose).
+ */
+struct file_node;
+int web_send_pdf(struct ctx *c, const struct file_node *f, bool inline_view);
 
 /* web_qr_svg - an inline SVG QR code of text (libqrencode); arena string. */
 const char *web_qr_svg(struct ctx *c, const char *text);

@@ -483,6 +483,18 @@ json_params(struct ctx *c, struct sv body)
 	return ERR_OK;
 }
 
+int64_t
+http_param_i64(const struct ctx *c, const char *name, int64_t def,
+    int64_t min, int64_t max)
+{
+	const char	*v = http_param(c, name);
+	int64_t		 x;
+
+	if (v == NULL || v[0] == '\0' || parse_i64(sv_from(v), min, max, &x))
+		return def;
+	return x;
+}
+
 int
 http_form_parse(struct ctx *c)
 {
@@ -655,6 +667,13 @@ http_res_write(struct ctx *c, const void *p, size_t n)
 		return ERR_OK;
 	c->res->bytes_sent += (int64_t)n;
 	return put(c, p, n);
+}
+
+int
+http_res_sink(struct ctx *c, void *ud, const void *p, size_t n)
+{
+	(void)ud;
+	return http_res_write(c, p, n);
 }
 
 int

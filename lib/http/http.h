@@ -134,6 +134,13 @@ const char *http_header(const struct ctx *c, const char *name);
 const char *http_param(const struct ctx *c, const char *name);
 
 /*
+ * http_param_i64 - parameter name as a decimal integer in [min, max];
+ * def when it is absent, empty or out of range (list paging, filters).
+ */
+int64_t http_param_i64(const struct ctx *c, const char *name, int64_t def,
+    int64_t min, int64_t max);
+
+/*
  * http_param_all - every value of name (e.g. "groups[]"), form body first,
  * then query string; *out is an arena array of *n strings.
  */
@@ -213,6 +220,12 @@ int http_res_stream_begin(struct ctx *c);
 
 /* http_res_write - write body bytes while streaming.  ERR_IO on a write error. */
 int http_res_write(struct ctx *c, const void *p, size_t n);
+
+/*
+ * http_res_sink - http_res_write in the shape of a blob_sink_fn (ud is
+ * unused), for streaming stored content straight into the response.
+ */
+int http_res_sink(struct ctx *c, void *ud, const void *p, size_t n);
 
 /*
  * http_res_finish - send a buffered response (status, headers,

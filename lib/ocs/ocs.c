@@ -248,6 +248,19 @@ ocs_error_status(const struct ctx *c, int e)
 }
 
 int
+ocs_fail_domain(struct ctx *c, int e)
+{
+	switch (e) {
+	case ERR_INVAL:		return ocs_fail(c, 400, err_public(c, e));
+	case ERR_NOTFOUND:	return ocs_fail(c, 404, err_public(c, e));
+	case ERR_CONFLICT:	return ocs_fail(c, 409, err_public(c, e));
+	case ERR_TOO_LARGE:	return ocs_fail(c, 413, err_public(c, e));
+	case ERR_UNSUPPORTED:	return ocs_fail(c, 415, err_public(c, e));
+	default:		return e;
+	}
+}
+
+int
 ocs_fail(struct ctx *c, int ocs_code, const char *msg)
 {
 	int	 e;

@@ -41,6 +41,14 @@ void ocs_negotiate(struct ctx *c);
  */
 void ocs_respond(struct ctx *c, int raw, const char *msg, json_t *data);
 
+/*
+ * ocs_fail_domain - answer a domain layer error e as OCS with its public
+ * message: bad input 400, not found 404, conflict 409, too large 413,
+ * unsupported media type 415.  Other errors are returned unchanged (the
+ * dispatcher answers them, 500 for database and internal errors).
+ */
+int ocs_fail_domain(struct ctx *c, int e);
+
 /* ocs_reply - success envelope around data (stolen). */
 int ocs_reply(struct ctx *c, json_t *data);
 
