@@ -184,7 +184,6 @@ h_dashboard_patients(struct ctx *c)
 int
 h_dashboard_patient(struct ctx *c)
 {
-	struct audit_event	 ev = { 0 };
 	struct db_rows		*r;
 	json_t			*reports, *consents, *x, *p;
 	int64_t			 id;
@@ -267,11 +266,8 @@ h_dashboard_patient(struct ctx *c)
 		    json_object_get(x, "withdrawn_at")) && json_string_length(
 		    json_object_get(x, "withdrawn_at")) == 0));
 	}
-	ev.action = "dashboard.patient.view";
-	ev.object_type = "patient";
-	ev.object_id = arena_printf(c->arena, "%lld", (long long)id);
-	ev.patient_id = id;
-	if ((e = audit_write(c, &ev)) != ERR_OK)
+	if ((e = audit_object(c, "dashboard.patient.view", "patient", id, id,
+	    NULL)) != ERR_OK)
 		return e;
 	return web_render(c, 200, "dashboard_patient.html", "Patient",
 	    json_pack("{s:O,s:O,s:O,s:b}", "patient", p, "reports", reports,

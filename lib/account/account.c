@@ -13,23 +13,12 @@
 #include "jx/jx.h"
 #include "settings/settings.h"
 
-static char *
-idstr(struct ctx *c, int64_t id)
-{
-	return arena_printf(c->arena, "%lld", (long long)id);
-}
-
+/* Account events concern no patient. */
 static int
 audit(struct ctx *c, const char *action, const char *otype, int64_t oid,
     json_t *details)
 {
-	struct audit_event	 ev = { 0 };
-
-	ev.action = action;
-	ev.object_type = otype;
-	ev.object_id = idstr(c, oid);
-	ev.details = details;
-	return audit_write(c, &ev);
+	return audit_object(c, action, otype, oid, 0, details);
 }
 
 int

@@ -82,6 +82,20 @@ audit_write(struct ctx *c, const struct audit_event *ev)
 	    ev->object_id, pid, details);
 }
 
+int
+audit_object(struct ctx *c, const char *action, const char *object_type,
+    int64_t object_id, int64_t patient_id, json_t *details)
+{
+	struct audit_event	 ev = { 0 };
+
+	ev.action = action;
+	ev.object_type = object_type;
+	ev.object_id = arena_printf(c->arena, "%lld", (long long)object_id);
+	ev.patient_id = patient_id;
+	ev.details = details;
+	return audit_write(c, &ev);
+}
+
 void
 audit_chain_hash(const char *prev_hash, const char *canonical, char out[65])
 {

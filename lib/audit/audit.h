@@ -44,6 +44,15 @@ int audit_write(struct ctx *c, const struct audit_event *ev)
     __attribute__((warn_unused_result));
 
 /*
+ * audit_object - audit_write of action on one object (type, numeric id),
+ * the request's actor, patient_id (0: derived from the object when it is
+ * a report file, share or notification) and details (stolen, may be NULL).
+ */
+int audit_object(struct ctx *c, const char *action, const char *object_type,
+    int64_t object_id, int64_t patient_id, json_t *details)
+    __attribute__((warn_unused_result));
+
+/*
  * audit_chain_hash - the hash of a row: lowercase hex SHA-256 of
  * prev_hash || "\n" || canonical (prev_hash "" for the first row), into
  * out[65].  The same rule as the audit_chain() trigger.

@@ -28,20 +28,6 @@ idstr(struct ctx *c, int64_t id)
 	return arena_printf(c->arena, "%lld", (long long)id);
 }
 
-static int
-audit(struct ctx *c, const char *action, const char *otype, int64_t oid,
-    int64_t patient, json_t *details)
-{
-	struct audit_event	 ev = { 0 };
-
-	ev.action = action;
-	ev.object_type = otype;
-	ev.object_id = idstr(c, oid);
-	ev.patient_id = patient;
-	ev.details = details;
-	return audit_write(c, &ev);
-}
-
 /* A reference number: PP-YYYYMMDD-XXXXXX (prefix, UTC date, random). */
 static const char *
 reference(struct ctx *c, const char *prefix)
@@ -229,7 +215,7 @@ gdpr_access_export(struct ctx *c, int64_t patient_id, json_t **out)
 		    "siii", ref, patient_id, c->user->id, settings_now(c));
 		if (e == ERR_OK) {
 			(void)db_get_int64(q, 0, 0, 1, INT64_MAX, &req);
-			e = audit(c, "gdpr.access_export", "gdpr_request", req,
+			e = audit_object(c, "gdpr.access_export", "gdpr_request", req,
 			    patient_id, json_pack("{s:s,s:I,s:I,s:I}",
 			    "reference", ref, "reports", (json_int_t)
 			    json_array_size(json_object_get(doc, "reports")),
@@ -614,7 +600,7 @@ gdpr_erase(struct ctx *c, const struct gdpr_erasure_in *in, json_t **out,
 		    "signature = $3 WHERE id = $1", "iss", req, canon, sig);
 	}
 	if (e == ERR_OK)
-		e = audit(c, in->restrict_instead ? "gdpr.restriction" :
+		e = audit_object(c, in->restrict_instead ? "gdpr.restriction" :
 		    "gdpr.erasure", "gdpr_request", req, in->patient_id,
 		    json_pack("{s:s,s:O}", "reference", ref, "deleted",
 		    json_object_get(conf, "deleted") ? json_object_get(conf,
@@ -648,7 +634,7 @@ gdpr_restriction_lift(struct ctx *c, int64_t patient_id, const char *reason,
 		    NULL);
 	if ((e = request_add(c, "restriction_lifted", "RL", patient_id, NULL,
 	    reason && reason[0] ? reason : NULL, &req, &ref)) != ERR_OK ||
-	    (e = audit(c, "gdpr.restriction_lifted", "gdpr_request", req,
+	    (e = audit_object(c, "gdpr.restriction_lifted", "gdpr_request", req,
 	    patient_id, json_pack("{s:s}", "reference", ref))) != ERR_OK)
 		return e;
 	*out = json_pack("{s:s,s:s}", "request_id", idstr(c, req), "reference",

@@ -31,7 +31,6 @@ valid_date(const char *s)
 int
 consent_create(struct ctx *c, const struct consent_in *in, int64_t *id)
 {
-	struct audit_event	 ev = { 0 };
 	struct db_rows		*r;
 	int64_t			 gid = 0, uid = 0;
 	int			 scopes, e;
@@ -110,16 +109,12 @@ consent_create(struct ctx *c, const struct consent_in *in, int64_t *id)
 	if (e != ERR_OK)
 		return e;
 	(void)db_get_int64(r, 0, 0, 1, INT64_MAX, id);
-	ev.action = "consent.given";
-	ev.object_type = "consent";
-	ev.object_id = arena_printf(c->arena, "%lld", (long long)*id);
-	ev.patient_id = in->patient_id;
-	ev.details = json_pack("{s:I,s:I,s:b,s:I,s:I,s:s,s:s}", "scope_group_id",
+	return audit_object(c, "consent.given", "consent", *id, in->patient_id,
+	    json_pack("{s:I,s:I,s:b,s:I,s:I,s:s,s:s}", "scope_group_id",
 	    (json_int_t)gid, "scope_user_id", (json_int_t)uid, "scope_links",
 	    in->links, "report_id", (json_int_t)in->report_id, "order_id",
 	    (json_int_t)in->order_id, "channel", in->channel, "text_sha256",
-	    in->text_sha256);
-	return audit_write(c, &ev);
+	    in->text_sha256));
 }
 
 #define CONSENT_COLS "k.id, k.patient_id, coalesce(g.gid, ''), " \
@@ -196,7 +191,6 @@ int
 consent_withdraw(struct ctx *c, int64_t id, const char *channel,
     const char *note, int64_t *ended)
 {
-	struct audit_event	 ev = { 0 };
 	struct db_rows		*r, *s;
 	json_t			*ids;
 	int64_t			 patient;
@@ -255,11 +249,6 @@ consent_withdraw(struct ctx *c, int64_t id, const char *channel,
 			return e;
 		}
 	}
-	ev.action = "consent.withdrawn";
-	ev.object_type = "consent";
-	ev.object_id = arena_printf(c->arena, "%lld", (long long)id);
-	ev.patient_id = patient;
-	ev.details = json_pack("{s:s,s:o}", "channel", channel, "ended_shares",
-	    ids);
-	return audit_write(c, &ev);
+	return audit_object(c, "consent.withdrawn", "consent", id, patient,
+	    json_pack("{s:s,s:o}", "channel", channel, "ended_shares", ids));
 }

@@ -30,20 +30,6 @@ idstr(struct ctx *c, int64_t id)
 	return arena_printf(c->arena, "%lld", (long long)id);
 }
 
-static int
-audit(struct ctx *c, const char *action, const char *otype, int64_t oid,
-    int64_t patient, json_t *details)
-{
-	struct audit_event	 ev = { 0 };
-
-	ev.action = action;
-	ev.object_type = otype;
-	ev.object_id = idstr(c, oid);
-	ev.patient_id = patient;
-	ev.details = details;
-	return audit_write(c, &ev);
-}
-
 bool
 report_kvnr_valid(const char *s)
 {
@@ -170,7 +156,7 @@ report_patient_upsert(struct ctx *c, const struct patient_in *in, int64_t *id)
 	if (e != ERR_OK)
 		return e;
 	(void)db_get_int64(r, 0, 0, 1, INT64_MAX, id);
-	return audit(c, "patient.create", "patient", *id, *id, NULL);
+	return audit_object(c, "patient.create", "patient", *id, *id, NULL);
 }
 
 int
@@ -244,7 +230,7 @@ report_order_upsert(struct ctx *c, const struct order_in *in,
 			    "order.cc: %s is not a referrer clinic", in->cc[i]),
 			    NULL);
 	}
-	return audit(c, "order.create", "order", *id, patient_id, NULL);
+	return audit_object(c, "order.create", "order", *id, patient_id, NULL);
 }
 
 static int
@@ -389,7 +375,7 @@ report_create(struct ctx *c, int64_t order_id, const struct version_in *v,
 	if ((e = store_version(c, *report_id, 1, v, blob, &file, version_id)) !=
 	    ERR_OK)
 		return e;
-	if ((e = audit(c, "report.ingest", "report", *report_id, patient,
+	if ((e = audit_object(c, "report.ingest", "report", *report_id, patient,
 	    json_pack("{s:I,s:I,s:s,s:I}", "version_id", (json_int_t)*version_id,
 	    "order_id", (json_int_t)order_id, "sha256", blob->sha256,
 	    "file_id", (json_int_t)file.id))) != ERR_OK)
@@ -438,7 +424,7 @@ report_add_version(struct ctx *c, int64_t report_id, const struct version_in *v,
 	if ((e = store_version(c, report_id, (int)ver + 1, v, blob, &file,
 	    version_id)) != ERR_OK)
 		return e;
-	if ((e = audit(c, "report.version", "report", report_id, patient,
+	if ((e = audit_object(c, "report.version", "report", report_id, patient,
 	    json_pack("{s:I,s:I,s:s}", "version_id", (json_int_t)*version_id,
 	    "version", (json_int_t)(ver + 1), "sha256", blob->sha256))) !=
 	    ERR_OK)
@@ -648,7 +634,7 @@ receipt(struct ctx *c, int64_t version_id, int64_t patient, const char *how)
 		return e;
 	if (db_rows_n(r) == 0)
 		return ERR_OK;
-	return audit(c, "report.read", "report_version", version_id, patient,
+	return audit_object(c, "report.read", "report_version", version_id, patient,
 	    json_pack("{s:s}", "how", how));
 }
 
@@ -727,7 +713,7 @@ disclose_tx(struct ctx *c, int64_t report_id, int64_t ver,
 		return err_set(c, ERR_NOTFOUND, "Report not found", NULL);
 	if ((e = files_get(c, fid, file)) != ERR_OK)
 		return e;
-	if ((e = audit(c, "report.download", "report_version", vid, patient,
+	if ((e = audit_object(c, "report.download", "report_version", vid, patient,
 	    NULL)) != ERR_OK)
 		return e;
 	return report_on_read(c, fid, "download");
@@ -1051,7 +1037,7 @@ report_purge(struct ctx *c, int64_t *n)
 		    "to_timestamp($2) WHERE id = $1", "ii", rid,
 		    settings_now(c))) != ERR_OK)
 			return e;
-		if ((e = audit(c, "report.purge", "report", rid, patient,
+		if ((e = audit_object(c, "report.purge", "report", rid, patient,
 		    json_pack("{s:I}", "retention_days", (json_int_t)days))) !=
 		    ERR_OK)
 			return e;
