@@ -41,6 +41,15 @@ int davapp_serve(struct ctx *c, struct davapp_target *t);
  */
 int davapp_fail(struct ctx *c, int status, const char *message);
 
+/*
+ * davapp_body_to_blob - stream the request body into a new encrypted blob
+ * (*info: its id, size and digests).  413 (DAV error recorded) when the
+ * body exceeds the route's limit; other errors as blob_* return them.  The
+ * blob stays unreferenced on failure (files verify/gc drops it).
+ */
+struct blob_info;
+int davapp_body_to_blob(struct ctx *c, struct blob_info *info);
+
 /* davapp_instance_id - "oc" + 10 hex characters, stable per instance. */
 const char *davapp_instance_id(struct ctx *c);
 

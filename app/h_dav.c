@@ -1107,6 +1107,32 @@ get(struct ctx *c, const struct davapp_target *t, bool head)
 
 /* ---------------------------------------------------------------- PUT */
 
+int
+davapp_body_to_blob(struct ctx *c, struct blob_info *info)
+{
+	struct blob_writer	 w;
+	unsigned char		*buf = arena_alloc(c->arena, IO_BYTES);
+	size_t			 got;
+	int			 e;
+
+	if ((e = blob_begin(c, &w)) != ERR_OK)
+		return e;
+	for (;;) {
+		if ((e = http_body_read(c, buf, IO_BYTES, &got)) != ERR_OK) {
+			blob_abandon(&w);
+			return e == ERR_TOO_LARGE ? davapp_fail(c, 413,
+			    "Request body too large") : e;
+		}
+		if (got == 0)
+			break;
+		if ((e = blob_write(c, &w, buf, got)) != ERR_OK) {
+			blob_abandon(&w);
+			return e;
+		}
+	}
+	return blob_end(c, &w, info);
+}
+
 static const char *
 checksum_value(struct ctx *c, const struct blob_info *b, bool *bad)
 {
@@ -1210,13 +1236,10 @@ davapp_store(struct ctx *c, const struct davapp_target *t,
 static int
 put(struct ctx *c, const struct davapp_target *t)
 {
-	struct blob_writer	 w;
 	struct blob_info	 info;
 	struct file_node	 parent;
 	const char		*name, *len = http_header(c, "OC-Total-Length");
-	unsigned char		*buf;
 	int64_t			 quota, used, want = c->req->content_length;
-	size_t			 got;
 	int			 e;
 
 	/* Fail early, before reading a large body, when we can. */
@@ -1228,23 +1251,7 @@ put(struct ctx *c, const struct davapp_target *t)
 		return e;
 	if (quota >= 0 && want > quota - used)
 		return davapp_fail(c, 507, "Insufficient space");
-	if ((e = blob_begin(c, &w)) != ERR_OK)
-		return e;
-	buf = arena_alloc(c->arena, IO_BYTES);
-	for (;;) {
-		if ((e = http_body_read(c, buf, IO_BYTES, &got)) != ERR_OK) {
-			blob_abandon(&w);
-			return e == ERR_TOO_LARGE ? davapp_fail(c, 413,
-			    "Request body too large") : e;
-		}
-		if (got == 0)
-			break;
-		if ((e = blob_write(c, &w, buf, got)) != ERR_OK) {
-			blob_abandon(&w);
-			return e;
-		}
-	}
-	if ((e = blob_end(c, &w, &info)) != ERR_OK)
+	if ((e = davapp_body_to_blob(c, &info)) != ERR_OK)
 		return e;
 	if (c->req->content_length >= 0 && info.size != c->req->content_length)
 		return davapp_fail(c, 400, "Expected filesize of the upload "

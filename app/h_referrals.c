@@ -41,6 +41,40 @@ jstr(json_t *o, const char *k)
 	return json_is_string(v) ? json_string_value(v) : NULL;
 }
 
+/*
+ * Stream the current part into w: a PDF by its content (%PDF-), at most
+ * max bytes.  ERR_UNSUPPORTED, ERR_TOO_LARGE, or a read/write error.
+ */
+static int
+pdf_part(struct ctx *c, struct http_multipart *m, struct blob_writer *w,
+    unsigned char *buf, int64_t max)
+{
+	bool	 first = true;
+	size_t	 got;
+	int	 e;
+
+	for (;;) {
+		if ((e = http_multipart_read(c, m, buf, 65536, &got)) != ERR_OK)
+			return e;
+		if (got == 0)
+			break;
+		/* PDF only: the content, not the name, decides */
+		if (first && (got < 5 || memcmp(buf, "%PDF-", 5)))
+			return err_set(c, ERR_UNSUPPORTED, "Only PDF reports are "
+			    "accepted", NULL);
+		first = false;
+		if ((e = blob_write(c, w, buf, got)) != ERR_OK)
+			return e;
+		if (w->size > max)
+			return err_set(c, ERR_TOO_LARGE, "The report is larger "
+			    "than allowed", NULL);
+	}
+	if (first)
+		return err_set(c, ERR_UNSUPPORTED, "Only PDF reports are "
+		    "accepted", NULL);
+	return ERR_OK;
+}
+
 #define FIELD_MAX	4096
 #define FIELDS_MAX	40
 
@@ -118,30 +152,12 @@ read_upload(struct ctx *c, json_t **meta, struct blob_info *blob,
 				    "JSON object", NULL);
 			}
 		} else if (strcmp(part.name, "file") == 0) {
-			bool	 first = true;
-
 			if ((e = blob_begin(c, &w)) != ERR_OK)
 				return e;
-			for (;;) {
-				if ((e = http_multipart_read(c, m, buf, 65536,
-				    &got)) != ERR_OK)
-					return e;
-				if (got == 0)
-					break;
-				/* PDF only: the content, not the name, decides */
-				if (first && (got < 5 || memcmp(buf, "%PDF-", 5)))
-					return err_set(c, ERR_UNSUPPORTED, "Only PDF "
-					    "reports are accepted", NULL);
-				first = false;
-				if ((e = blob_write(c, &w, buf, got)) != ERR_OK)
-					return e;
-				if (w.size > max)
-					return err_set(c, ERR_TOO_LARGE, "The report "
-					    "is larger than allowed", NULL);
+			if ((e = pdf_part(c, m, &w, buf, max)) != ERR_OK) {
+				blob_abandon(&w);	/* wipe the data key */
+				return e;
 			}
-			if (first)
-				return err_set(c, ERR_UNSUPPORTED, "Only PDF reports "
-				    "are accepted", NULL);
 			if ((e = blob_end(c, &w, blob)) != ERR_OK)
 				return e;
 			have_file = true;

@@ -29,7 +29,6 @@
 #include "http/http.h"
 #include "settings/settings.h"
 
-#define IO_BYTES	(64 * 1024)
 
 /* strnatcmp: digit runs compare as numbers ("2" < "10"). */
 static int
@@ -196,31 +195,13 @@ assemble(struct ctx *c, int64_t id)
 static int
 put_chunk(struct ctx *c, int64_t id, const char *name)
 {
-	struct blob_writer	 w;
 	struct blob_info	 info;
 	struct db_rows		*r;
-	unsigned char		*buf = arena_alloc(c->arena, IO_BYTES);
-	size_t			 got;
 	int			 e;
 
 	if (strlen(name) > 255)
 		return davapp_fail(c, 400, "Invalid chunk name");
-	if ((e = blob_begin(c, &w)) != ERR_OK)
-		return e;
-	for (;;) {
-		if ((e = http_body_read(c, buf, IO_BYTES, &got)) != ERR_OK) {
-			blob_abandon(&w);
-			return e == ERR_TOO_LARGE ? davapp_fail(c, 413,
-			    "Request body too large") : e;
-		}
-		if (got == 0)
-			break;
-		if ((e = blob_write(c, &w, buf, got)) != ERR_OK) {
-			blob_abandon(&w);
-			return e;
-		}
-	}
-	if ((e = blob_end(c, &w, &info)) != ERR_OK)
+	if ((e = davapp_body_to_blob(c, &info)) != ERR_OK)
 		return e;
 	/* A chunk sent again replaces the first one. */
 	e = db_query(c, &r, "WITH old AS (DELETE FROM upload_chunks WHERE "
