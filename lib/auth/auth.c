@@ -408,8 +408,9 @@ auth_load_principal(struct ctx *c, int64_t id, bool include_disabled,
 	int			 e;
 
 	e = db_query(c, &r, "SELECT u.uid, u.display_name, u.email, u.language, "
-	    "u.timezone, u.totp_enabled, u.enabled, coalesce((SELECT "
-	    "string_agg(role, ',') FROM user_roles WHERE user_id = u.id), '') "
+	    "u.timezone, u.totp_enabled, u.enabled AND NOT u.system, coalesce(("
+	    "SELECT string_agg(role, ',') FROM user_roles WHERE user_id = u.id), "
+	    "'') "
 	    "FROM users u WHERE u.id = $1 AND u.deleted_at IS NULL", "i", id);
 	if (e != ERR_OK)
 		return e;
@@ -436,8 +437,8 @@ auth_find_login(struct ctx *c, const char *login, int64_t *id)
 
 	e = db_query(c, &r, "SELECT id FROM users WHERE deleted_at IS NULL AND "
 	    "NOT system AND lower(uid) = lower($1) UNION ALL SELECT min(id) FROM "
-	    "users WHERE deleted_at IS NULL AND NOT system AND lower(email) = lower($1) HAVING count(*) = "
-	    "1 LIMIT 1", "s", login);
+	    "users WHERE deleted_at IS NULL AND NOT system AND lower(email) = "
+	    "lower($1) HAVING count(*) = 1 LIMIT 1", "s", login);
 	if (e != ERR_OK)
 		return e;
 	if (db_rows_n(r) != 1 || db_get_int64(r, 0, 0, 1, INT64_MAX, id) != 0)
@@ -575,8 +576,9 @@ check_password(struct ctx *c, const char *login, const char *password,
 	}
 	if ((e = auth_load_principal(c, id, true, &p)) != ERR_OK)
 		return e;
-	if ((e = db_query(c, &r, "SELECT enabled FROM users WHERE id = $1", "i",
-	    id)) != ERR_OK)
+	/* system accounts own content; nobody signs in as one */
+	if ((e = db_query(c, &r, "SELECT enabled AND NOT system FROM users WHERE "
+	    "id = $1", "i", id)) != ERR_OK)
 		return e;
 	if (!db_get_bool(r, 0, 0)) {
 		if ((e = auth_throttle_fail(c, "login", account, "user", id,

@@ -314,7 +314,7 @@ share_by_token(struct ctx *c, const char *token, struct share *out)
 	e = db_query(c, &r, "SELECT " SHARE_COLS " " SHARE_FROM " WHERE " LIVE
 	    " AND s.share_type = 3 AND s.token_hmac = $2 AND (s.download_limit "
 	    "IS NULL OR s.download_count < s.download_limit) AND iu.enabled AND "
-	    "(ou.enabled OR ou.system)", "ib", settings_now(c), h, sizeof(h));
+	    "ou.enabled", "ib", settings_now(c), h, sizeof(h));
 	if (e != ERR_OK)
 		return e;
 	if (db_rows_n(r) != 1)

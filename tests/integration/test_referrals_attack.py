@@ -621,3 +621,20 @@ def test_existing_order_other_clinic(stack, staff, clinic, accounts):
     assert r2.json()["ocs"]["meta"]["message"] == \
         "order.number belongs to another clinic"
     assert counts(stack) == before
+
+
+def test_practice_system_account_never_signs_in(stack, accounts):
+    """The account that owns report files is enabled (its links follow the
+    ordinary owner rules) but no path authenticates as it."""
+    assert stack.psql("SELECT enabled AND system FROM users WHERE uid = "
+                      "'practice'") == "t"
+    out = accounts.admin("user", "apppassword", "practice", "x", ok=False)
+    assert out.returncode != 0
+    out = accounts.admin("user", "passwd", "practice", "--password-stdin",
+                         stdin="Some-Long-Passw0rd\n", ok=False)
+    assert out.returncode != 0
+    r = requests.get(stack.url + "/ocs/v2.php/cloud/user?format=json",
+                     auth=("practice", "!"),
+                     headers={"OCS-APIRequest": "true",
+                              "X-Forwarded-For": fresh_ip()})
+    assert r.status_code == 401
