@@ -220,27 +220,15 @@ h_dashboard_patient(struct ctx *c)
 		}
 		json_array_append_new(reports, x);
 	}
-	/* templates print no null: an empty string instead */
 	json_array_foreach(reports, i, x) {
-		json_t	*v, *s;
-		size_t	 j, k;
+		json_t	*v;
+		size_t	 j;
 
-		json_array_foreach(json_object_get(x, "versions"), j, v) {
+		json_array_foreach(json_object_get(x, "versions"), j, v)
 			json_object_set_new(v, "rid", json_incref(json_object_get(x,
 			    "id")));
-			if (json_is_null(json_object_get(v, "exam_date")))
-				json_object_set_new(v, "exam_date", json_string(""));
-			json_array_foreach(json_object_get(v, "recipients"), k, s) {
-				const char	*keys[] = { "recipient", "consent_id",
-				    "until", "end_reason", "expires", "basis" };
-
-				for (size_t m = 0; m < 6; m++)
-					if (json_is_null(json_object_get(s, keys[m])))
-						json_object_set_new(s, keys[m],
-						    json_string(""));
-			}
-		}
 	}
+	web_blank(reports, false);
 	if ((e = consent_list(c, id, &consents)) != ERR_OK)
 		return e;
 	{
@@ -255,17 +243,10 @@ h_dashboard_patient(struct ctx *c)
 		json_object_set(p, "clinics", clinics);
 	}
 	jx_own(c->arena, consents);
-	json_array_foreach(consents, i, x) {
-		const char	*k;
-		json_t		*v;
-
-		json_object_foreach(x, k, v)
-			if (json_is_null(v))
-				json_object_set_new(x, k, json_string(""));
-		json_object_set_new(x, "active", json_boolean(json_is_string(
-		    json_object_get(x, "withdrawn_at")) && json_string_length(
-		    json_object_get(x, "withdrawn_at")) == 0));
-	}
+	json_array_foreach(consents, i, x)
+		json_object_set_new(x, "active", json_boolean(json_is_null(
+		    json_object_get(x, "withdrawn_at"))));
+	web_blank(consents, false);
 	if ((e = audit_object(c, "dashboard.patient.view", "patient", id, id,
 	    NULL)) != ERR_OK)
 		return e;

@@ -22,40 +22,6 @@
 #include "jx/jx.h"
 #include "ocs/ocs.h"
 
-/*
- * A copy of v fit for the templates: null becomes "" (prints nothing and
- * skips a section), booleans "yes" / "no" (templates print neither),
- * everything else as is.
- */
-static json_t *
-printable(json_t *v)
-{
-	const char	*k;
-	json_t		*x, *o;
-	size_t		 i;
-
-	switch (json_typeof(v)) {
-	case JSON_NULL:
-		return json_string("");
-	case JSON_TRUE:
-		return json_string("yes");
-	case JSON_FALSE:
-		return json_string("no");
-	case JSON_OBJECT:
-		o = json_object();
-		json_object_foreach(v, k, x)
-			json_object_set_new(o, k, printable(x));
-		return o;
-	case JSON_ARRAY:
-		o = json_array();
-		json_array_foreach(v, i, x)
-			json_array_append_new(o, printable(x));
-		return o;
-	default:
-		return json_deep_copy(v);
-	}
-}
-
 /* ---------------------------------------------------------------- Art. 15 */
 
 /* POST .../patients/{id}/access-export */
@@ -85,8 +51,8 @@ h_gdpr_export_page(struct ctx *c)
 		return err_set(c, ERR_NOTFOUND, "Patient not found", NULL);
 	if ((e = gdpr_access_export(c, id, &doc)) != ERR_OK)
 		return e;
-	p = printable(doc);
-	json_decref(doc);
+	web_blank(doc, true);
+	p = doc;
 	return web_render(c, 200, "access_export.html", "Access report", p);
 }
 
@@ -214,7 +180,8 @@ h_gdpr_confirmation_page(struct ctx *c)
 	if ((e = jx_parse(c, sv_from(db_get(r, 0, 8)), 1 << 24, &conf)) !=
 	    ERR_OK)
 		return e;
-	p = printable(conf);	/* conf stays the arena's */
+	web_blank(conf, true);
+	p = json_incref(conf);	/* conf is the arena's too */
 	json_object_set_new(p, "signature", json_string(db_get(r, 0, 9)));
 	json_object_set_new(p, "requested_at", json_string(db_get(r, 0, 4)));
 	json_object_set_new(p, "erased", json_string(json_object_get(p,
@@ -362,8 +329,8 @@ h_gdpr_incident_page(struct ctx *c)
 	audit_q(c, &q);
 	if ((e = gdpr_incident(c, &q, &out)) != ERR_OK)
 		return e;
-	p = printable(out);
-	json_decref(out);
+	web_blank(out, true);
+	p = out;
 	return web_render(c, 200, "incident.html", "Incident scope", p);
 }
 
@@ -391,8 +358,8 @@ h_gdpr_processing_page(struct ctx *c)
 		json_decref(list);
 		return e;
 	}
-	p = printable(out);
-	json_decref(out);
+	web_blank(out, true);
+	p = out;
 	/* settings as rows: the template iterates arrays */
 	json_object_foreach(json_object_get(p, "settings"), k, v)
 		json_array_append_new(list, json_pack("{s:s,s:O}", "key", k,
@@ -448,8 +415,8 @@ h_gdpr_audit_page(struct ctx *c)
 	json_array_foreach(rows, i, row)
 		json_object_set_new(row, "details", json_string(jx_dump(c->arena,
 		    json_object_get(row, "details"))));
-	p = printable(rows);
-	json_decref(rows);
+	web_blank(rows, true);
+	p = rows;
 	return web_render(c, message[0] ? 400 : 200, "dashboard_audit.html",
 	    "Audit trail", json_pack("{s:o,s:o,s:s,s:s}", "rows", p, "filter",
 	    filter, "message", message, "csv_query", buf_cstr(&qs)));

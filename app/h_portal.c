@@ -74,13 +74,8 @@ h_portal_inbox(struct ctx *c)
 		json_object_set_new(x, "date", date_of(created));
 		json_object_set_new(x, "unread", json_boolean(!json_is_true(
 		    json_object_get(x, "read"))));
-		if (json_is_null(json_object_get(x, "given_name")))
-			json_object_set_new(x, "given_name", json_string(""));
-		if (json_is_null(json_object_get(x, "birth_date")))
-			json_object_set_new(x, "birth_date", json_string(""));
-		if (json_is_null(json_object_get(x, "family_name")))
-			json_object_set_new(x, "family_name", json_string(""));
 	}
+	web_blank(list, false);
 	if ((e = page_audit(c, "portal.inbox", NULL, NULL)) != ERR_OK) {
 		json_decref(list);
 		return e;
@@ -111,11 +106,10 @@ h_portal_report(struct ctx *c)
 		json_object_set_new(v, "date", date_of(json_integer_value(
 		    json_object_get(v, "created"))));
 		json_object_set_new(v, "rid", json_string(id));
-		if (json_is_null(json_object_get(v, "exam_date")))
-			json_object_set_new(v, "exam_date", json_string(""));
 		if (json_is_true(json_object_get(v, "current")))
 			current = v;
 	}
+	web_blank(r, false);
 	if ((e = page_audit(c, "portal.report.view", "report", id)) != ERR_OK)
 		return e;
 	return web_render(c, 200, "portal_report.html", "Report", json_pack(

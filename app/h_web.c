@@ -44,6 +44,40 @@ translate(void *ud, const char *msgid)
 	return web_t(ud, msgid);
 }
 
+static json_t *
+blank_leaf(json_t *x, bool words)
+{
+	if (json_is_null(x))
+		return json_string("");
+	if (words && json_is_boolean(x))
+		return json_string(json_is_true(x) ? "yes" : "no");
+	return NULL;
+}
+
+void
+web_blank(json_t *v, bool words)
+{
+	const char	*k;
+	json_t		*x, *y;
+	size_t		 i;
+
+	if (json_is_object(v)) {
+		json_object_foreach(v, k, x) {
+			if ((y = blank_leaf(x, words)) != NULL)
+				json_object_set_new(v, k, y);
+			else
+				web_blank(x, words);
+		}
+	} else if (json_is_array(v)) {
+		json_array_foreach(v, i, x) {
+			if ((y = blank_leaf(x, words)) != NULL)
+				json_array_set_new(v, i, y);
+			else
+				web_blank(x, words);
+		}
+	}
+}
+
 int
 web_send_pdf(struct ctx *c, const struct file_node *f, bool inline_view)
 {

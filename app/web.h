@@ -50,6 +50,14 @@ const char *web_t(struct ctx *c, const char *msgid);
 struct file_node;
 int web_send_pdf(struct ctx *c, const struct file_node *f, bool inline_view);
 
+/*
+ * web_blank - make v (changed in place) fit for the templates, which print
+ * no null and no boolean: every null below v becomes "" (prints nothing,
+ * skips a section); with words, booleans become "yes" / "no" for printing
+ * (without, they stay booleans for sections).
+ */
+void web_blank(json_t *v, bool words);
+
 /* web_qr_svg - an inline SVG QR code of text (libqrencode); arena string. */
 const char *web_qr_svg(struct ctx *c, const char *text);
 
