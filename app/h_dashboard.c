@@ -168,8 +168,8 @@ h_dashboard_patients(struct ctx *c)
 	    "'practice_patient_id', practice_patient_id, 'name', "
 	    "coalesce(family_name, '') || ', ' || coalesce(given_name, ''), "
 	    "'birth_date', coalesce(birth_date::text, ''), 'restricted', "
-	    "restricted_at IS NOT NULL)::text FROM patients WHERE erased_at IS "
-	    "NULL AND (restricted_at IS NULL OR $2) AND ($1::text IS NULL OR "
+	    "restricted_at IS NOT NULL)::text FROM patients WHERE "
+	    REPORT_PATIENT_VISIBLE_SQL("", "$2") " AND ($1::text IS NULL OR "
 	    "lower(family_name) LIKE lower(replace(replace($1, '%', '\\%'), "
 	    "'_', '\\_')) || '%' OR practice_patient_id = $1 OR kvnr = upper($1) "
 	    "OR birth_date::text = $1) ORDER BY id DESC LIMIT 100", "sB",
@@ -198,7 +198,7 @@ h_dashboard_patient(struct ctx *c)
 	    "'birth_date', coalesce(birth_date::text, ''), 'kvnr', coalesce(kvnr, "
 	    "''), 'insurer', coalesce(insurer, ''), 'legal_hold', legal_hold, "
 	    "'restricted', restricted_at IS NOT NULL)::text FROM patients WHERE "
-	    "id = $1 AND erased_at IS NULL AND (restricted_at IS NULL OR $2)",
+	    "id = $1 AND " REPORT_PATIENT_VISIBLE_SQL("", "$2"),
 	    "iB", id, (c->user->roles & ROLE_MANAGER) != 0)) != ERR_OK)
 		return e;
 	if (db_rows_n(r) != 1)

@@ -471,7 +471,7 @@ h_patients_list(struct ctx *c)
 	int		 e;
 
 	if ((e = db_query(c, &r, "SELECT " PATIENT_COLS " FROM patients WHERE "
-	    "erased_at IS NULL AND (restricted_at IS NULL OR $4) AND ($1::text "
+	    REPORT_PATIENT_VISIBLE_SQL("", "$4") " AND ($1::text "
 	    "IS NULL OR lower(family_name) LIKE lower($1) || '%' OR "
 	    "practice_patient_id = $1 OR kvnr = upper($1) OR birth_date::text = "
 	    "$1) ORDER BY lower(family_name), lower(given_name), id LIMIT $2 "
@@ -521,7 +521,7 @@ h_patient_get(struct ctx *c)
 	if (route_param_int64(c, "id", 1, INT64_MAX, &id) != ERR_OK)
 		return ocs_fail(c, 404, "Patient not found");
 	if ((e = db_query(c, &r, "SELECT " PATIENT_COLS " FROM patients WHERE "
-	    "id = $1 AND erased_at IS NULL AND (restricted_at IS NULL OR $2)",
+	    "id = $1 AND " REPORT_PATIENT_VISIBLE_SQL("", "$2"),
 	    "iB", id, (c->user->roles & ROLE_MANAGER) != 0)) != ERR_OK)
 		return e;
 	if (db_rows_n(r) != 1)
@@ -638,7 +638,7 @@ h_consent_confirmation(struct ctx *c)
 	    "count(*) FROM shares s WHERE s.consent_id = k.id AND s.end_reason = "
 	    "'consent_withdrawn')::text FROM consents k JOIN patients p ON p.id = "
 	    "k.patient_id WHERE k.id = $1 AND k.withdrawn_at IS NOT NULL AND "
-	    "p.erased_at IS NULL AND (p.restricted_at IS NULL OR $3)", "isB", id,
+	    REPORT_PATIENT_VISIBLE_SQL("p.", "$3"), "isB", id,
 	    c->conf->timezone, (c->user->roles & ROLE_MANAGER) != 0)) != ERR_OK)
 		return e;
 	if (db_rows_n(r) != 1)

@@ -938,15 +938,16 @@ report_list(struct ctx *c, const char *patient, const char *clinic,
 		    "o ON o.id = rp.order_id JOIN groups g ON g.id = "
 		    "o.referrer_group_id JOIN LATERAL (SELECT * FROM "
 		    "report_versions v WHERE v.report_id = rp.id ORDER BY "
-		    "v.version DESC LIMIT 1) cur ON true WHERE p.erased_at IS NULL "
-		    "AND ($1::text IS NULL OR p.practice_patient_id = $1 OR "
+		    "v.version DESC LIMIT 1) cur ON true WHERE "
+		    REPORT_PATIENT_VISIBLE_SQL("p.", "$9") " AND ($1::text IS "
+		    "NULL OR p.practice_patient_id = $1 OR "
 		    "p.id::text = $1) AND ($2::text IS NULL OR lower(g.gid) = "
 		    "lower($2)) AND ($3::text IS NULL OR cur.status = $3) AND (NOT "
 		    "$4 OR NOT EXISTS (SELECT 1 FROM read_receipts x WHERE "
 		    "x.report_version_id = cur.id)) AND ($5::date IS NULL OR "
 		    "cur.created_at >= $5::date) AND ($6::date IS NULL OR "
-		    "cur.created_at < $6::date + 1) AND ((p.restricted_at IS NULL) "
-		    "OR $9) ORDER BY cur.created_at DESC, rp.id DESC LIMIT $7 "
+		    "cur.created_at < $6::date + 1) ORDER BY cur.created_at DESC, "
+		    "rp.id DESC LIMIT $7 "
 		    "OFFSET $8", "sssBssiiB", patient, clinic, status, unread, from,
 		    to, limit, offset, (c->user->roles & ROLE_MANAGER) != 0);
 	else

@@ -27,6 +27,15 @@ struct file_node;
 struct share;
 struct share_new;
 
+/*
+ * REPORT_PATIENT_VISIBLE_SQL - SQL condition: the patient row (columns
+ * prefixed by p, e.g. "p." or "") is not erased and, when restricted
+ * (GDPR Art. 18), seen only by managers; mgr is a boolean SQL expression
+ * (a parameter such as "$2").  The one rule for every patient listing.
+ */
+#define REPORT_PATIENT_VISIBLE_SQL(p, mgr) "(" p "erased_at IS NULL AND (" \
+	p "restricted_at IS NULL OR " mgr "))"
+
 struct patient_in {
 	const char	*ppid;		/* the practice's patient id */
 	const char	*family, *given;
