@@ -896,9 +896,8 @@ report_json(struct ctx *c, int64_t report_id, json_t **out)
 		}
 		json_array_append_new(versions, x);
 	}
-	if (json_array_size(versions) == 0 || (!is_staff(c) && !json_is_true(
-	    json_object_get(json_array_get(versions, json_array_size(versions) -
-	    1), "available")) && json_array_size(versions) == 0)) {
+	/* referrers got only the versions they may read: none, not found */
+	if (json_array_size(versions) == 0) {
 		json_decref(versions);
 		return err_set(c, ERR_NOTFOUND, "Report not found", NULL);
 	}
