@@ -135,7 +135,7 @@ h_portal_file(struct ctx *c)
 		return err_set(c, ERR_NOTFOUND, "Report not found", NULL);
 	if ((e = report_disclose(c, rid, ver, &f)) != ERR_OK)
 		return e;
-	return web_send_pdf(c, &f, strcmp(how, "view") == 0);
+	return web_send_file(c, &f, strcmp(how, "view") == 0);
 }
 
 /* POST /portal/reports/{id}/read */

@@ -42,36 +42,56 @@ jstr(json_t *o, const char *k)
 }
 
 /*
- * Stream the current part into w: a PDF by its content (%PDF-), at most
- * max bytes.  ERR_UNSUPPORTED, ERR_TOO_LARGE, or a read/write error.
+ * The document type of a part by its first bytes (the content, not the
+ * name or the declared type, decides): "application/pdf" for %PDF-, and
+ * with images also "image/jpeg" (FF D8 FF) and "image/png" (the PNG
+ * signature).  NULL for anything else.
+ */
+static const char *
+sniff(const unsigned char *p, size_t n, bool images)
+{
+	if (n >= 5 && memcmp(p, "%PDF-", 5) == 0)
+		return "application/pdf";
+	if (images && n >= 3 && memcmp(p, "\xff\xd8\xff", 3) == 0)
+		return "image/jpeg";
+	if (images && n >= 8 && memcmp(p, "\x89PNG\r\n\x1a\n", 8) == 0)
+		return "image/png";
+	return NULL;
+}
+
+/*
+ * Stream the current part into w: a PDF (or, with mime != NULL, a PDF,
+ * JPEG or PNG whose type goes to *mime), at most max bytes.
+ * ERR_UNSUPPORTED, ERR_TOO_LARGE, or a read/write error.
  */
 static int
-pdf_part(struct ctx *c, struct http_multipart *m, struct blob_writer *w,
-    unsigned char *buf, int64_t max)
+doc_part(struct ctx *c, struct http_multipart *m, struct blob_writer *w,
+    unsigned char *buf, int64_t max, const char **mime)
 {
-	bool	 first = true;
-	size_t	 got;
-	int	 e;
+	const char	*type = NULL;
+	size_t		 got;
+	int		 e;
 
 	for (;;) {
 		if ((e = http_multipart_read(c, m, buf, 65536, &got)) != ERR_OK)
 			return e;
 		if (got == 0)
 			break;
-		/* PDF only: the content, not the name, decides */
-		if (first && (got < 5 || memcmp(buf, "%PDF-", 5)))
-			return err_set(c, ERR_UNSUPPORTED, "Only PDF reports are "
-			    "accepted", NULL);
-		first = false;
+		if (type == NULL && (type = sniff(buf, got, mime != NULL)) ==
+		    NULL)
+			break;
 		if ((e = blob_write(c, w, buf, got)) != ERR_OK)
 			return e;
 		if (w->size > max)
-			return err_set(c, ERR_TOO_LARGE, "The report is larger "
+			return err_set(c, ERR_TOO_LARGE, "The file is larger "
 			    "than allowed", NULL);
 	}
-	if (first)
-		return err_set(c, ERR_UNSUPPORTED, "Only PDF reports are "
+	if (type == NULL)
+		return err_set(c, ERR_UNSUPPORTED, mime != NULL ? "Only PDF, "
+		    "JPEG or PNG scans are accepted" : "Only PDF reports are "
 		    "accepted", NULL);
+	if (mime != NULL)
+		*mime = type;
 	return ERR_OK;
 }
 
@@ -82,11 +102,12 @@ pdf_part(struct ctx *c, struct http_multipart *m, struct blob_writer *w,
  * Read the multipart body: "metadata" (JSON) and "file" (a PDF, streamed
  * into a new blob, at most ingest.max_bytes).  With fields != NULL (the
  * browser forms) other parts are short text fields collected into
- * *fields (arena-owned) and no metadata part is needed.
+ * *fields (arena-owned) and no metadata part is needed.  With mime !=
+ * NULL the file may also be a JPEG or PNG and *mime gets its type.
  */
 static int
 read_upload(struct ctx *c, json_t **meta, struct blob_info *blob,
-    json_t *fields)
+    json_t *fields, const char **mime)
 {
 	struct http_multipart	*m;
 	struct http_part	 part;
@@ -154,7 +175,7 @@ read_upload(struct ctx *c, json_t **meta, struct blob_info *blob,
 		} else if (strcmp(part.name, "file") == 0) {
 			if ((e = blob_begin(c, &w)) != ERR_OK)
 				return e;
-			if ((e = pdf_part(c, m, &w, buf, max)) != ERR_OK) {
+			if ((e = doc_part(c, m, &w, buf, max, mime)) != ERR_OK) {
 				blob_abandon(&w);	/* wipe the data key */
 				return e;
 			}
@@ -279,7 +300,7 @@ h_report_ingest(struct ctx *c)
 			return reply_report(c, rid);
 		}
 	}
-	if ((e = read_upload(c, &meta, &blob, NULL)) != ERR_OK)
+	if ((e = read_upload(c, &meta, &blob, NULL, NULL)) != ERR_OK)
 		return ocs_fail_domain(c, e);
 	{
 		const char	*bad = meta_shape(c, meta, true);
@@ -331,7 +352,7 @@ h_report_version(struct ctx *c)
 
 	if ((e = route_param_int64(c, "id", 1, INT64_MAX, &id)) != ERR_OK)
 		return ocs_fail(c, 404, "Report not found");
-	if ((e = read_upload(c, &meta, &blob, NULL)) != ERR_OK)
+	if ((e = read_upload(c, &meta, &blob, NULL, NULL)) != ERR_OK)
 		return ocs_fail_domain(c, e);
 	{
 		const char	*bad = meta_shape(c, meta, false);
@@ -388,7 +409,7 @@ h_report_download(struct ctx *c)
 	/* the domain decides, for administrators too */
 	if ((e = report_disclose(c, id, ver, &f)) != ERR_OK)
 		return ocs_fail_domain(c, e);
-	return web_send_pdf(c, &f, false);
+	return web_send_file(c, &f, false);
 }
 
 /* POST .../reports/{id}/read */
@@ -620,6 +641,58 @@ h_consent_withdraw(struct ctx *c)
 	return ocs_reply(c, o);
 }
 
+/*
+ * Read a consent scan upload (multipart "file": PDF, JPEG or PNG) and
+ * attach it to consent id in c's open transaction.
+ */
+static int
+scan_upload(struct ctx *c, int64_t id)
+{
+	struct blob_info	 blob;
+	const char		*mime = NULL;
+	json_t			*meta, *f = json_object();
+	int			 e;
+
+	jx_own(c->arena, f);	/* other parts (form fields) are ignored */
+	if ((e = read_upload(c, &meta, &blob, f, &mime)) != ERR_OK)
+		return e;
+	return consent_attach_scan(c, id, &blob, mime);
+}
+
+/* POST .../consents/{id}/scan (multipart "file") - attach the signed form */
+int
+h_consent_scan_upload(struct ctx *c)
+{
+	json_t	*o;
+	int64_t	 id;
+	int	 e;
+
+	if (route_param_int64(c, "id", 1, INT64_MAX, &id) != ERR_OK)
+		return ocs_fail(c, 404, "Consent not found");
+	if ((e = scan_upload(c, id)) != ERR_OK ||
+	    (e = consent_json(c, id, &o)) != ERR_OK)
+		return ocs_fail_domain(c, e);
+	return ocs_reply(c, o);
+}
+
+/*
+ * GET .../consents/{id}/scan (download) and /dashboard/consents/{id}/scan
+ * (inline) - the scan, audited as consent.scan.view.
+ */
+int
+h_consent_scan(struct ctx *c)
+{
+	struct file_node f;
+	int64_t		 id;
+	int		 e;
+
+	if (route_param_int64(c, "id", 1, INT64_MAX, &id) != ERR_OK)
+		return err_set(c, ERR_NOTFOUND, "Consent scan not found", NULL);
+	if ((e = consent_scan(c, id, &f)) != ERR_OK)
+		return c->route->kind == ROUTE_OCS ? ocs_fail_domain(c, e) : e;
+	return web_send_file(c, &f, c->route->kind != ROUTE_OCS);
+}
+
 /* GET /dashboard/consents/{id}/confirmation - printable withdrawal receipt */
 int
 h_consent_confirmation(struct ctx *c)
@@ -718,7 +791,7 @@ fget(json_t *f, const char *k)
 static int
 form_error(struct ctx *c, int e, int64_t patient)
 {
-	const char	*msg = err_public(c, e);
+	const char	*msg = web_t(c, err_public(c, e));	/* catalog or as is */
 	int		 status = e == ERR_UNSUPPORTED ? 415 : e == ERR_TOO_LARGE ?
 	    413 : e == ERR_CONFLICT ? 409 : e == ERR_NOTFOUND ? 404 : 400;
 
@@ -769,7 +842,7 @@ h_dashboard_upload(struct ctx *c)
 	jx_own(c->arena, f);
 	if ((e = db_tx_begin(c)) != ERR_OK)
 		return e;
-	if ((e = read_upload(c, &meta, &blob, f)) != ERR_OK)
+	if ((e = read_upload(c, &meta, &blob, f, NULL)) != ERR_OK)
 		return form_error(c, e, 0);
 	p.ppid = fget(f, "patient_id");
 	p.family = fget(f, "family_name");
@@ -825,7 +898,7 @@ h_dashboard_new_version(struct ctx *c)
 		(void)db_get_int64(r, 0, 0, 1, INT64_MAX, &pid);
 	if ((e = db_tx_begin(c)) != ERR_OK)
 		return e;
-	if ((e = read_upload(c, &meta, &blob, f)) != ERR_OK)
+	if ((e = read_upload(c, &meta, &blob, f, NULL)) != ERR_OK)
 		return form_error(c, e, pid);
 	v.status = fget(f, "status");
 	v.title = fget(f, "title");
@@ -837,4 +910,29 @@ h_dashboard_new_version(struct ctx *c)
 		return e;
 	return web_redirect(c, arena_printf(c->arena, "/dashboard/patients/%lld",
 	    (long long)pid));
+}
+
+/* POST /dashboard/consents/{id}/scan (multipart; requesttoken in the query) */
+int
+h_dashboard_consent_scan(struct ctx *c)
+{
+	struct db_rows	*r;
+	int64_t		 id, pid = 0;
+	int		 e;
+
+	if (route_param_int64(c, "id", 1, INT64_MAX, &id) != ERR_OK)
+		return err_set(c, ERR_NOTFOUND, "Consent not found", NULL);
+	if ((e = db_tx_begin(c)) != ERR_OK)
+		return e;
+	if ((e = db_query(c, &r, "SELECT patient_id FROM consents WHERE id = $1",
+	    "i", id)) != ERR_OK)
+		return form_error(c, e, 0);
+	if (db_rows_n(r) == 1)
+		(void)db_get_int64(r, 0, 0, 1, INT64_MAX, &pid);
+	if ((e = scan_upload(c, id)) != ERR_OK)
+		return form_error(c, e, e == ERR_NOTFOUND ? 0 : pid);
+	if ((e = db_tx_commit(c)) != ERR_OK)
+		return e;
+	return web_redirect(c, arena_printf(c->arena,
+	    "/dashboard/patients/%lld#consents", (long long)pid));
 }

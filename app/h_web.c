@@ -79,12 +79,12 @@ web_blank(json_t *v, bool words)
 }
 
 int
-web_send_pdf(struct ctx *c, const struct file_node *f, bool inline_view)
+web_send_file(struct ctx *c, const struct file_node *f, bool inline_view)
 {
 	int	 e;
 
 	http_res_status(c, 200);
-	(void)http_res_header(c, "Content-Type", "application/pdf");
+	(void)http_res_header(c, "Content-Type", f->mimetype);
 	(void)http_res_header(c, "Content-Length", arena_printf(c->arena,
 	    "%lld", (long long)f->size));
 	(void)http_res_header(c, "Content-Disposition", arena_printf(c->arena,

@@ -43,12 +43,14 @@ const char *web_lang(struct ctx *c);
 const char *web_t(struct ctx *c, const char *msgid);
 
 /*
- * web_send_pdf - stream the stored PDF f as the response (200, no-store,
- * nosniff), inline (the browser's viewer) or as an attachment under its
- * pseudonymous name.  Call after the disclosure check (report_disclose).
+ * web_send_file - stream the stored file f (a report PDF, a consent scan)
+ * as the response with its stored mimetype (200, no-store, nosniff),
+ * inline (the browser's viewer) or as an attachment under its
+ * pseudonymous name.  Call after the disclosure check (report_disclose,
+ * consent_scan), which audits it.  Errors of lib/blob once streaming.
  */
 struct file_node;
-int web_send_pdf(struct ctx *c, const struct file_node *f, bool inline_view);
+int web_send_file(struct ctx *c, const struct file_node *f, bool inline_view);
 
 /*
  * web_blank - make v (changed in place) fit for the templates, which print

@@ -10,12 +10,14 @@
 
 #include "audit/audit.h"
 #include "auth/auth.h"
+#include "blob/blob.h"
 #include "core/arena.h"
 #include "core/buf.h"
 #include "core/conf.h"
 #include "core/ctx.h"
 #include "core/err.h"
 #include "db/db.h"
+#include "files/files.h"
 #include "jx/jx.h"
 #include "notify/notify.h"
 #include "settings/settings.h"
@@ -124,7 +126,8 @@ consent_create(struct ctx *c, const struct consent_in *in, int64_t *id)
 	"k.captured_at)::bigint, extract(epoch FROM k.valid_until)::bigint, " \
 	"extract(epoch FROM k.withdrawn_at)::bigint, wb.uid, " \
 	"k.withdrawn_channel, k.withdrawn_note, (SELECT count(*) FROM shares s " \
-	"WHERE s.consent_id = k.id) FROM consents k LEFT JOIN groups g ON g.id " \
+	"WHERE s.consent_id = k.id), sf.mimetype, sf.size FROM consents k " \
+	"LEFT JOIN files sf ON sf.id = k.scan_file_id LEFT JOIN groups g ON g.id " \
 	"= k.scope_group_id LEFT JOIN users u ON u.id = k.scope_user_id JOIN " \
 	"users cb ON cb.id = k.captured_by LEFT JOIN users wb ON wb.id = " \
 	"k.withdrawn_by"
@@ -133,7 +136,7 @@ static json_t *
 row_json(struct db_rows *r, int i)
 {
 	return json_pack("{s:s,s:s,s:{s:o,s:o,s:b},s:{s:o,s:o,s:o,s:o},s:s,"
-	    "s:s,s:s,s:s,s:s,s:s,s:o,s:o,s:o,s:o,s:o,s:s}",
+	    "s:s,s:s,s:s,s:s,s:s,s:o,s:o,s:o,s:o,s:o,s:s,s:o}",
 	    "id", db_get(r, i, 0), "patient_id", db_get(r, i, 1),
 	    "recipient", "clinic", jx_str(db_get(r, i, 2)[0] ? db_get(r, i, 2) :
 	    NULL), "user", jx_str(db_get(r, i, 3)[0] ? db_get(r, i, 3) : NULL),
@@ -149,12 +152,14 @@ row_json(struct db_rows *r, int i)
 	    "withdrawn_by", jx_str(db_get(r, i, 17)),
 	    "withdrawn_channel", jx_str(db_get(r, i, 18)),
 	    "withdrawn_note", jx_str(db_get(r, i, 19)),
-	    "shares", db_get(r, i, 20));
+	    "shares", db_get(r, i, 20), "scan", db_is_null(r, i, 21) ?
+	    json_null() : json_pack("{s:s,s:s}", "mimetype", db_get(r, i, 21),
+	    "size", db_get(r, i, 22)));
 }
 
-/* Restricted (Art. 18) and erased patients: managers only, $2. */
+/* Erased patients: nobody; restricted (Art. 18): managers only ($2). */
 #define VISIBLE "EXISTS (SELECT 1 FROM patients p WHERE p.id = k.patient_id " \
-	"AND (p.restricted_at IS NULL OR $2))"
+	"AND " REPORT_PATIENT_VISIBLE_SQL("p.", "$2") ")"
 
 int
 consent_json(struct ctx *c, int64_t id, json_t **out)
@@ -169,6 +174,90 @@ consent_json(struct ctx *c, int64_t id, json_t **out)
 		return err_set(c, ERR_NOTFOUND, "Consent not found", NULL);
 	*out = row_json(r, 0);
 	return ERR_OK;
+}
+
+/* The scan's file name extension for a sniffed mimetype, or NULL. */
+static const char *
+scan_ext(const char *mimetype)
+{
+	if (mimetype == NULL)
+		return NULL;
+	if (strcmp(mimetype, "application/pdf") == 0)
+		return "pdf";
+	if (strcmp(mimetype, "image/jpeg") == 0)
+		return "jpg";
+	if (strcmp(mimetype, "image/png") == 0)
+		return "png";
+	return NULL;
+}
+
+int
+consent_attach_scan(struct ctx *c, int64_t id, const struct blob_info *blob,
+    const char *mimetype)
+{
+	struct file_node folder, file;
+	struct db_rows	*r;
+	const char	*ext = scan_ext(mimetype);
+	int64_t		 patient;
+	bool		 created;
+	int		 e;
+
+	if (ext == NULL)
+		return err_set(c, ERR_INVAL, "A consent scan must be a PDF, JPEG "
+		    "or PNG file", NULL);
+	/* lock the consent row: two uploads of the same scan serialise */
+	if ((e = db_query(c, &r, "SELECT k.patient_id, k.scan_file_id IS NOT "
+	    "NULL FROM consents k WHERE k.id = $1 AND " VISIBLE " FOR UPDATE OF "
+	    "k", "iB", id, (c->user->roles & ROLE_MANAGER) != 0)) != ERR_OK)
+		return e;
+	if (db_rows_n(r) != 1)
+		return err_set(c, ERR_NOTFOUND, "Consent not found", NULL);
+	if (db_get_bool(r, 0, 1))
+		return err_set(c, ERR_CONFLICT, "This consent already has a scan; "
+		    "it is evidence and is not replaced", NULL);
+	(void)db_get_int64(r, 0, 0, 1, INT64_MAX, &patient);
+	if ((e = report_practice_folder(c, "Consents", &folder)) != ERR_OK ||
+	    (e = files_put(c, &folder, arena_printf(c->arena,
+	    "c-%06lld-scan.%s", (long long)id, ext), blob, mimetype, 0,
+	    arena_printf(c->arena, "SHA1:%s MD5:%s", blob->sha1, blob->md5),
+	    &file, &created)) != ERR_OK)
+		return e;
+	if ((e = db_exec(c, "UPDATE consents SET scan_file_id = $2 WHERE id = "
+	    "$1", "ii", id, file.id)) != ERR_OK)
+		return e;
+	return audit_object(c, "consent.scan_attached", "consent", id, patient,
+	    json_pack("{s:s,s:s,s:I}", "mimetype", mimetype, "sha256",
+	    blob->sha256, "size", (json_int_t)blob->size));
+}
+
+int
+consent_scan(struct ctx *c, int64_t id, struct file_node *file)
+{
+	struct db_rows	*r;
+	int64_t		 patient, fid;
+	int		 e;
+
+	if ((e = db_tx_begin(c)) != ERR_OK)
+		return e;
+	if ((e = db_query(c, &r, "SELECT k.patient_id, k.scan_file_id FROM "
+	    "consents k WHERE k.id = $1 AND k.scan_file_id IS NOT NULL AND "
+	    VISIBLE " FOR SHARE OF k", "iB", id, (c->user->roles & ROLE_MANAGER) !=
+	    0)) != ERR_OK)
+		goto fail;
+	if (db_rows_n(r) != 1) {
+		e = err_set(c, ERR_NOTFOUND, "Consent scan not found", NULL);
+		goto fail;
+	}
+	(void)db_get_int64(r, 0, 0, 1, INT64_MAX, &patient);
+	(void)db_get_int64(r, 0, 1, 1, INT64_MAX, &fid);
+	if ((e = files_get(c, fid, file)) != ERR_OK ||
+	    (e = audit_object(c, "consent.scan.view", "consent", id, patient,
+	    NULL)) != ERR_OK)
+		goto fail;
+	return db_tx_commit(c);
+fail:
+	db_tx_rollback(c);
+	return e;
 }
 
 int

@@ -260,11 +260,10 @@ check_version(struct ctx *c, const struct version_in *v)
 	return ERR_OK;
 }
 
-/* The practice folder /Reports/YYYY, created on first use. */
-static int
-year_folder(struct ctx *c, struct file_node *out)
+int
+report_practice_folder(struct ctx *c, const char *top, struct file_node *out)
 {
-	struct file_node root, reports;
+	struct file_node root, parent;
 	char		 year[16];
 	time_t		 now = (time_t)settings_now(c);
 	struct tm	 tm;
@@ -276,19 +275,19 @@ year_folder(struct ctx *c, struct file_node *out)
 	snprintf(year, sizeof(year), "%04d", tm.tm_year + 1900);
 	if ((e = report_practice_id(c, &pid)) != ERR_OK)
 		return e;
-	segs[0] = "Reports";
+	segs[0] = top;
 	segs[1] = year;
 	if ((e = files_lookup(c, pid, segs, 2, out)) != ERR_NOTFOUND)
 		return e;
 	err_clear(c);
-	if ((e = files_lookup(c, pid, segs, 1, &reports)) == ERR_NOTFOUND) {
+	if ((e = files_lookup(c, pid, segs, 1, &parent)) == ERR_NOTFOUND) {
 		err_clear(c);
 		if ((e = files_root(c, pid, &root)) != ERR_OK ||
-		    (e = files_mkdir(c, &root, "Reports", 0, &reports)) != ERR_OK)
+		    (e = files_mkdir(c, &root, top, 0, &parent)) != ERR_OK)
 			return e;
 	} else if (e != ERR_OK)
 		return e;
-	return files_mkdir(c, &reports, year, 0, out);
+	return files_mkdir(c, &parent, year, 0, out);
 }
 
 /* Store blob as the practice file of version ver of report_id. */
@@ -302,7 +301,7 @@ store_version(struct ctx *c, int64_t report_id, int ver,
 	bool		 created;
 	int		 e;
 
-	if ((e = year_folder(c, &folder)) != ERR_OK)
+	if ((e = report_practice_folder(c, "Reports", &folder)) != ERR_OK)
 		return e;
 	if ((e = files_put(c, &folder, arena_printf(c->arena,
 	    "r-%06lld-v%d.pdf", (long long)report_id, ver), blob,

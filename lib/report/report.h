@@ -202,6 +202,15 @@ int report_purge(struct ctx *c, int64_t *n);
 /* report_practice_id - the practice account owning report files. */
 int report_practice_id(struct ctx *c, int64_t *id);
 
+/*
+ * report_practice_folder - the practice account's folder /top/YYYY (the
+ * current UTC year), created on first use inside c's transaction.  top is
+ * "Reports" or "Consents".  *out is filled (arena strings).  Errors of
+ * lib/files; nothing is created on error once the transaction rolls back.
+ */
+int report_practice_folder(struct ctx *c, const char *top,
+    struct file_node *out);
+
 /* ---- consents (consent.c) ---- */
 
 struct consent_in {
@@ -218,6 +227,27 @@ struct consent_in {
 
 /* consent_create - record a consent (audited consent.given). */
 int consent_create(struct ctx *c, const struct consent_in *in, int64_t *id);
+
+/*
+ * consent_attach_scan - store blob (the signed paper form: PDF, JPEG or
+ * PNG, mimetype as sniffed by the caller) as /Consents/YYYY/c-NNNNNN-scan.ext
+ * in the practice account and link it to consent id, audited as
+ * consent.scan_attached with its SHA-256.  A consent's record is evidence
+ * (Art. 7(1)): the scan is attached once and never replaced.
+ * ERR_NOTFOUND when the consent is unknown or its patient is erased (or
+ * restricted and the caller is no manager); ERR_CONFLICT when a scan is
+ * already attached; ERR_INVAL for another mimetype.  Runs in c's
+ * transaction; on error the caller rolls back.
+ */
+int consent_attach_scan(struct ctx *c, int64_t id,
+    const struct blob_info *blob, const char *mimetype);
+
+/*
+ * consent_scan - the scan file of consent id for viewing by practice
+ * staff, audited as consent.scan.view with the patient (one transaction).
+ * ERR_NOTFOUND as consent_attach_scan, or when no scan is attached.
+ */
+int consent_scan(struct ctx *c, int64_t id, struct file_node *file);
 
 /* consent_json - one consent with its history. */
 int consent_json(struct ctx *c, int64_t id, json_t **out);

@@ -5,7 +5,7 @@ import json
 import re
 
 from conftest import hidden
-from test_referrals import User, Patient, ingest
+from test_referrals import User, Patient, ingest, pdf
 
 
 def web(accounts, user):
@@ -76,3 +76,105 @@ def test_settings_all_or_nothing_and_audited(stack, accounts):
     # without the token: refused
     assert b.post(stack.url + "/dashboard/settings",
                   data={"sharing.link.default_days": "3"}).status_code == 412
+
+
+JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"scan" * 64
+GIF = b"GIF89a" + b"\x00" * 64
+
+
+def test_consent_scan_attached_once_viewed_audited_erased(stack, accounts):
+    """The signed consent form: attached once (API or form), PDF/JPEG/PNG
+    by content, viewed only by the practice and audited, gone with the
+    patient's erasure."""
+    staff = User(stack, accounts, "dsc", roles=["staff"])
+    mgr = User(stack, accounts, "dscm", roles=["manager"])
+    gid = accounts.clinic("dsz", email=False)
+    ref = User(stack, accounts, "dscr", groups=[gid])
+    r, _ = ingest(staff, Patient(), gid)
+    rep = r.json()["ocs"]["data"]
+    pid = rep["patient"]["id"]
+
+    def consent():
+        return staff.ok("POST", "/consents", data={
+            "patient": pid, "links": "true", "report": rep["id"],
+            "purpose": "Zweitmeinung", "text_version": "2026-01",
+            "text_sha256": "c" * 64, "channel": "paper"})
+
+    k = consent()
+    assert k["scan"] is None
+    files = ("SELECT count(*) FROM files f JOIN files y ON y.id = f.parent_id "
+             "JOIN files t ON t.id = y.parent_id WHERE t.name = 'Consents' "
+             "AND NOT f.is_dir")
+    before = stack.psql(files)
+    # not a scan: refused by content (the declared type does not count)
+    r = staff.api("POST", "/consents/%s/scan" % k["id"],
+                  files={"file": ("x.pdf", GIF, "application/pdf")})
+    assert r.status_code == 415
+    assert r.json()["ocs"]["meta"]["message"] == \
+        "Only PDF, JPEG or PNG scans are accepted"
+    assert stack.psql(files) == before
+    assert staff.ok("GET", "/consents/%s" % k["id"])["scan"] is None
+    # a referrer has no access to consent records at all
+    r = ref.api("POST", "/consents/%s/scan" % k["id"],
+                files={"file": ("s.jpg", JPEG, "image/jpeg")})
+    assert r.status_code == 403
+    # attached once
+    s = staff.ok("POST", "/consents/%s/scan" % k["id"],
+                 files={"file": ("s.bin", JPEG, "application/octet-stream")})
+    assert s["scan"] == {"mimetype": "image/jpeg", "size": str(len(JPEG))}
+    assert int(stack.psql(files)) == int(before) + 1
+    r = staff.api("POST", "/consents/%s/scan" % k["id"],
+                  files={"file": ("s.jpg", JPEG, "image/jpeg")})
+    assert r.status_code == 409
+    assert int(stack.psql(files)) == int(before) + 1
+    assert staff.api("POST", "/consents/999999999/scan", files={
+        "file": ("s.jpg", JPEG, "image/jpeg")}).status_code == 404
+    # viewed by the practice, audited with the patient
+    g = staff.api("GET", "/consents/%s/scan" % k["id"])
+    assert g.status_code == 200 and g.content == JPEG
+    assert g.headers["Content-Type"] == "image/jpeg"
+    assert g.headers["Cache-Control"] == "no-store"
+    assert ref.api("GET", "/consents/%s/scan" % k["id"]).status_code == 403
+    audit = ("SELECT action || ' ' || patient_id FROM audit_events WHERE "
+             "object_type = 'consent' AND object_id = '%s' AND action LIKE "
+             "'consent.scan%%' ORDER BY id" % int(k["id"]))
+    assert stack.psql(audit).split("\n") == [
+        "consent.scan_attached %s" % pid, "consent.scan.view %s" % pid]
+
+    # the dashboard form: a PDF for a second consent, token in the URL
+    k2 = consent()
+    b = web(accounts, staff)
+    page = b.get(stack.url + "/dashboard/patients/%s" % pid)
+    token = hidden(page.text, "requesttoken")
+    assert 'action="/dashboard/consents/%s/scan?requesttoken=' % k2["id"] \
+        in page.text
+    url = stack.url + "/dashboard/consents/%s/scan" % k2["id"]
+    body = pdf(["Einwilligung", "unterschrieben"])
+    r = b.post(url, files={"file": ("e.pdf", body, "application/pdf")},
+               allow_redirects=False)
+    assert r.status_code == 412
+    r = b.post(url, params={"requesttoken": token}, allow_redirects=False,
+               files={"file": ("e.gif", GIF, "image/gif")})
+    assert r.status_code == 415     # in the page's language (German)
+    assert "Nur PDF-, JPEG- oder PNG-Scans werden angenommen." in r.text
+    r = b.post(url, params={"requesttoken": token}, allow_redirects=False,
+               files={"file": ("e.pdf", body, "application/pdf")})
+    assert r.status_code == 303
+    assert r.headers["Location"] == "/dashboard/patients/%s#consents" % pid
+    page = b.get(stack.url + "/dashboard/patients/%s" % pid)
+    assert page.text.count('class="scan-link"') == 2
+    v = b.get(url)
+    assert v.status_code == 200 and v.content == body
+    assert v.headers["Content-Disposition"].startswith("inline; ")
+    assert "Zyxmann" not in v.headers["Content-Disposition"]
+
+    # erasure removes the scans with the patient; the records go dark
+    r = mgr.api("POST", "/patients/%s/erasure" % pid,
+                data={"reason": "Art. 17", "channel": "letter"})
+    assert r.status_code == 200, r.text
+    assert stack.psql(files) == before
+    assert stack.psql("SELECT count(*) FROM consents WHERE patient_id = %s "
+                      "AND scan_file_id IS NOT NULL" % int(pid)) == "0"
+    assert staff.api("GET", "/consents/%s" % k["id"]).status_code == 404
+    assert staff.api("GET", "/consents/%s/scan" % k["id"]).status_code == 404
+    assert b.get(url).status_code == 404
