@@ -6,6 +6,7 @@
  * without patient data; the link points into the portal by id.
  */
 #include "app.h"
+#include "web.h"
 
 #include <jansson.h>
 #include <string.h>
@@ -26,10 +27,19 @@
 #define N_COLS "id, app, extract(epoch FROM created_at)::bigint, object_type, " \
 	"object_id, subject, message, link"
 
+/*
+ * One notification as Nextcloud's notifications app renders it.  The
+ * stored subject and message are refx's fixed English texts (msgids); they
+ * are rendered in the reader's language (account setting, else
+ * Accept-Language, else German), as Nextcloud renders at read time.
+ */
 static json_t *
 note_json(struct ctx *c, struct db_rows *r, int i)
 {
-	int64_t	 id, at;
+	const char	*subject = web_t(c, db_get(r, i, 5));
+	const char	*message = db_get(r, i, 6)[0] ? web_t(c, db_get(r, i, 6)) :
+			    "";
+	int64_t		 id, at;
 
 	(void)db_get_int64(r, i, 0, 1, INT64_MAX, &id);
 	(void)db_get_int64(r, i, 2, 0, INT64_MAX, &at);
@@ -37,10 +47,9 @@ note_json(struct ctx *c, struct db_rows *r, int i)
 	    "s:[],s:s,s:b,s:[]}", "notification_id", (json_int_t)id, "app",
 	    db_get(r, i, 1), "user", c->user->uid, "datetime",
 	    dav_iso_date(c, at), "object_type", db_get(r, i, 3), "object_id",
-	    db_get(r, i, 4), "subject", db_get(r, i, 5), "message",
-	    db_get(r, i, 6), "link", db_get(r, i, 7), "subjectRich",
-	    db_get(r, i, 5), "subjectRichParameters", "messageRich",
-	    db_get(r, i, 6), "messageRichParameters", "icon",
+	    db_get(r, i, 4), "subject", subject, "message", message, "link",
+	    db_get(r, i, 7), "subjectRich", subject, "subjectRichParameters",
+	    "messageRich", message, "messageRichParameters", "icon",
 	    arena_printf(c->arena, "%s/static/notification.svg",
 	    c->conf->base_url), "shouldNotify", 1, "actions");
 }

@@ -319,7 +319,8 @@ def test_retention_duty_blocks_then_restriction(stack, accounts, world):
     assert w.staff.api("GET", "/reports/%s" % rep["id"]).status_code == 404
     assert w.mgr.api("GET", url).content == content
     notes = [n for n in w.ma.notifications()
-             if n["subject"] == "Access to a report was restricted"]
+             if n["subject"] == "Der Zugriff auf einen Befund wurde "
+             "eingeschränkt"]
     assert len(notes) == 1
     # lifting it restores access
     r = w.mgr.api("DELETE", "/patients/%s/restriction" % rep["patient"]["id"])
@@ -382,7 +383,7 @@ def test_zz_erasure_end_to_end(stack, world, accounts, mailbox):
                       "%d)" % int(w.rid)) == "0"
     # recipients notified (OCS and SMTP), without patient data
     notes = [n for n in w.mb.notifications()
-             if n["subject"] == "A report was deleted"]
+             if n["subject"] == "Ein Befund wurde gelöscht"]
     assert len(notes) == 1
     from conftest import wait_for
 

@@ -160,8 +160,20 @@ def test_ingest_notify_download_receipt(stack, staff, mailed_clinic, mailbox):
     assert len(notes) == 1
     n = notes[0]
     assert n["app"] == "referrals"
-    assert n["subject"] == "New report available"
+    # rendered in the reader's language: the account's (German default) ...
+    assert (n["subject"], n["subjectRich"]) == ("Neuer Befund verfügbar",
+                                                "Neuer Befund verfügbar")
     assert n["link"] == stack.url + "/portal/reports/" + rid
+    r = ref.s.put(stack.url + "/ocs/v2.php/cloud/users/" + ref.uid,
+                  params={"format": "json"},
+                  data={"key": "language", "value": "en"})
+    assert r.status_code == 200, r.text
+    # ... English once the account says so; the stored row is unchanged
+    (en,) = [x for x in ref.notifications()
+             if x["notification_id"] == n["notification_id"]]
+    assert (en["subject"], en["subjectRich"]) == ("New report available",
+                                                  "New report available")
+    n = en
     raw_note = json.dumps(n).encode()
     mails = mailbox.wait_for(ref.email)
     assert len(mails) == 1
@@ -264,7 +276,7 @@ def test_new_version_notifies_prior_readers(staff, clinic):
                                (2, "corrected", True, False)]
     notes = m1.notifications()
     assert len(notes) == before + 1
-    assert notes[0]["subject"] == "A report was updated"
+    assert notes[0]["subject"] == "Ein Befund wurde aktualisiert"
     assert notes[0]["object_id"] == rid
     # current is v2; v1 stays readable, marked superseded
     assert m1.api("GET", "/reports/%s/versions/0/download" % rid).content == c2
