@@ -56,25 +56,52 @@ with_target(struct ctx *c, const char *path)
 	return buf_ok(&b) ? buf_cstr(&b) : path;
 }
 
+/*
+ * A page with a form for someone without a session (login, invitation):
+ * d gets login_token, which is also set as the double-submit cookie.
+ */
 static int
-login_form(struct ctx *c, int status, const char *error)
+anonymous_form(struct ctx *c, int status, const char *page, const char *title,
+    json_t *d)
 {
 	const char	*tok = crypto_token(c->arena, CRYPTO_ALNUM, 43);
 	bool		 secure = strncmp(c->conf->base_url, "https://", 8) == 0;
 
-	if (tok == NULL)
+	if (tok == NULL) {
+		json_decref(d);
 		return err_set(c, ERR_CRYPTO, NULL, "random generator failed");
-	json_t *d = json_pack("{s:s,s:s,s:s}", "login_token", tok,
-	    "redirect_url", next_url(c), "login", param(c, "user"));
-	if (error != NULL)
-		json_object_set_new(d, "error", json_string(error));
-	if (web_render(c, status, "login.html", "Log in", d) != ERR_OK)
+	}
+	json_object_set_new(d, "login_token", json_string(tok));
+	if (web_render(c, status, page, title, d) != ERR_OK)
 		return c->err;
 	(void)http_res_header(c, "Set-Cookie", arena_printf(c->arena,
 	    "%s=%s; Path=/; HttpOnly; SameSite=Strict%s",
 	    auth_cookie_name(c, AUTH_LOGIN_CSRF_COOKIE), tok,
 	    secure ? "; Secure" : ""));
 	return ERR_OK;
+}
+
+/* The double-submit check of anonymous_form's forms. */
+static bool
+anonymous_csrf_ok(struct ctx *c)
+{
+	const char	*cookie = http_cookie(c, auth_cookie_name(c,
+			    AUTH_LOGIN_CSRF_COOKIE));
+	const char	*tok = param(c, "requesttoken");
+
+	return cookie != NULL && strlen(cookie) == strlen(tok) && tok[0] != '\0'
+	    && crypto_eq(cookie, tok, strlen(tok));
+}
+
+static int
+login_form(struct ctx *c, int status, const char *error)
+{
+	json_t	*d = json_pack("{s:s,s:s}", "redirect_url", next_url(c),
+	    "login", param(c, "user"));
+
+	if (error != NULL)
+		json_object_set_new(d, "error", json_string(web_t(c, error)));
+	return anonymous_form(c, status, "login.html", "Log in", d);
 }
 
 /* GET /login */
@@ -90,16 +117,12 @@ h_login_page(struct ctx *c)
 int
 h_login_submit(struct ctx *c)
 {
-	const char		*cookie = http_cookie(c, auth_cookie_name(c,
-				    AUTH_LOGIN_CSRF_COOKIE));
-	const char		*tok = param(c, "requesttoken");
 	struct principal	*p;
 	const char		*state, *csrf;
 	int64_t			 id;
 	int			 e;
 
-	if (cookie == NULL || strlen(cookie) != strlen(tok) || tok[0] == '\0' ||
-	    !crypto_eq(cookie, tok, strlen(tok)))
+	if (!anonymous_csrf_ok(c))
 		return err_set(c, ERR_PRECONDITION, "CSRF check failed", NULL);
 	e = auth_check_login(c, param(c, "user"), param(c, "password"), &id);
 	if (e == ERR_UNAUTH) {
@@ -422,4 +445,76 @@ h_password_change(struct ctx *c)
 	if (e != ERR_OK)
 		return e;
 	return security_page(c, NULL, "Password changed.");
+}
+
+/* ------------------------------------------------------------ invitations */
+
+static int
+invite_form(struct ctx *c, int status, const char *uid, const char *error)
+{
+	json_t	*d = json_pack("{s:s,s:s}", "token", http_param(c, "token"),
+	    "login", uid);
+
+	if (error != NULL)
+		json_object_set_new(d, "error", json_string(error));
+	return anonymous_form(c, status, "invite.html", "Choose your password",
+	    d);
+}
+
+/*
+ * GET /invite/{token} - the invited account's "choose your password"
+ * page.  The token (about 190 bits) is its own proof; an unknown, used,
+ * replaced or expired one gets the same 404 page.
+ */
+int
+h_invite_page(struct ctx *c)
+{
+	const char	*uid;
+	int		 e;
+
+	if ((e = account_invite_lookup(c, http_param(c, "token"), &uid)) !=
+	    ERR_OK)
+		return e;
+	return invite_form(c, 200, uid, NULL);
+}
+
+/* POST /invite/{token} password=&password2=&requesttoken= */
+int
+h_invite_submit(struct ctx *c)
+{
+	const char	*uid, *pw = param(c, "password");
+	struct buf	 b;
+	int64_t		 id;
+	int		 e;
+
+	if (!anonymous_csrf_ok(c))
+		return err_set(c, ERR_PRECONDITION, "CSRF check failed", NULL);
+	if ((e = db_tx_begin(c)) != ERR_OK)
+		return e;
+	if ((e = account_invite_lookup(c, http_param(c, "token"), &uid)) !=
+	    ERR_OK)
+		goto fail;
+	if (strcmp(pw, param(c, "password2")) != 0) {
+		db_tx_rollback(c);
+		return invite_form(c, 400, uid, web_t(c, "The two passwords do "
+		    "not match."));
+	}
+	if ((e = account_invite_accept(c, http_param(c, "token"), pw, &id)) !=
+	    ERR_OK) {
+		if (e != ERR_INVAL)
+			goto fail;
+		pw = web_t(c, err_public(c, e));
+		err_clear(c);
+		db_tx_rollback(c);
+		return invite_form(c, 400, uid, pw);
+	}
+	if ((e = db_tx_commit(c)) != ERR_OK)
+		return e;
+	buf_init(&b, c->arena, 512);
+	buf_adds(&b, "/login?user=");
+	tmpl_url_escape(&b, sv_from(uid));
+	return web_redirect(c, buf_ok(&b) ? buf_cstr(&b) : "/login");
+fail:
+	db_tx_rollback(c);
+	return e;
 }

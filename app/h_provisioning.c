@@ -242,12 +242,13 @@ h_prov_user_create(struct ctx *c)
 			    "sub-admins");
 		sids[i] = g.id;
 	}
-	if (pw[0] == '\0')
-		return ocs_fail(c, email[0] ? 101 : 108, email[0] ?
-		    "A password is required (invitation mails are not sent)" :
-		    "An email address is required, to send a password link to "
-		    "the user.");
-	e = account_user_create(c, uid, pw, http_param(c, "displayName"),
+	/* Nextcloud: no password but an address - a "set your password"
+	   link goes there (account_invite below) */
+	if (pw[0] == '\0' && email[0] == '\0')
+		return ocs_fail(c, 108, "An email address is required, to send a "
+		    "password link to the user.");
+	e = account_user_create(c, uid, pw[0] ? pw : NULL,
+	    http_param(c, "displayName"),
 	    email, http_param(c, "language"), 0, &id);
 	if (e == ERR_CONFLICT)
 		return ocs_fail(c, 102, "User already exists");
@@ -265,6 +266,8 @@ h_prov_user_create(struct ctx *c)
 	if (http_param(c, "quota") != NULL && param(c, "quota")[0] != '\0' &&
 	    account_user_set(c, id, "quota", param(c, "quota")) != ERR_OK)
 		return ocs_fail(c, 101, err_public(c, c->err));
+	if (pw[0] == '\0' && (e = account_invite(c, id)) != ERR_OK)
+		return e;
 	return ocs_reply(c, json_pack("{s:s}", "id", uid));
 }
 

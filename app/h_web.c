@@ -18,6 +18,7 @@
 #include "core/ctx.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "db/db.h"
 #include "http/http.h"
 #include "jx/jx.h"
 #include "i18n/i18n.h"
@@ -98,6 +99,35 @@ web_send_file(struct ctx *c, const struct file_node *f, bool inline_view)
 	return blob_read(c, f->blob_id, 0, f->size, http_res_sink, NULL);
 }
 
+/*
+ * What the navigation offers the signed-in user: the practice's pages
+ * (nav_practice), the manager's (nav_manager), the portal's for referrers
+ * (nav_portal), the clinic page for a clinic lead (nav_lead, one indexed
+ * query for referrers).
+ */
+static void
+nav_flags(struct ctx *c, json_t *data)
+{
+	struct db_rows	*r;
+	bool		 lead = false;
+
+	if (c->user == NULL || c->user->csrf_token == NULL)
+		return;
+	json_object_set_new(data, "nav_practice", json_boolean(c->user->roles &
+	    (ROLE_MANAGER | ROLE_STAFF)));
+	json_object_set_new(data, "nav_manager", json_boolean(c->user->roles &
+	    ROLE_MANAGER));
+	json_object_set_new(data, "nav_portal", json_boolean((c->user->roles &
+	    ROLE_REFERRER) && !(c->user->roles & (ROLE_MANAGER | ROLE_STAFF))));
+	if ((c->user->roles & ROLE_REFERRER) && db_query(c, &r, "SELECT 1 FROM "
+	    "group_subadmins s JOIN groups g ON g.id = s.group_id WHERE "
+	    "s.user_id = $1 AND g.kind = 'referrer' AND g.deleted_at IS NULL "
+	    "LIMIT 1", "i", c->user->id) == ERR_OK)
+		lead = db_rows_n(r) > 0;
+	err_clear(c);	/* a failed lookup only hides the link */
+	json_object_set_new(data, "nav_lead", json_boolean(lead));
+}
+
 int
 web_render(struct ctx *c, int status, const char *name, const char *title,
     json_t *data)
@@ -116,6 +146,7 @@ web_render(struct ctx *c, int status, const char *name, const char *title,
 	if (c->user != NULL && c->user->csrf_token != NULL)
 		json_object_set_new(data, "csrf_token",
 		    json_string(c->user->csrf_token));
+	nav_flags(c, data);
 	buf_init(&out, c->arena, 4 * 1024 * 1024);
 	e = tmpl_render(c->tmpl, name, data, translate, c, &out, err,
 	    sizeof(err));

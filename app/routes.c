@@ -51,6 +51,10 @@ const struct route app_routes[] = {
 	{ GET_HEAD, ROUTE_WEB, "/login", h_login_page, AUTH_PUBLIC, 0, 0, 0 },
 	{ HTTP_POST, ROUTE_WEB, "/login", h_login_submit, AUTH_PUBLIC,
 	    FORM_MAX, ROUTE_NO_CSRF, 0 },
+	{ GET_HEAD, ROUTE_WEB, "/invite/{token}", h_invite_page, AUTH_PUBLIC,
+	    0, 0, 0 },
+	{ HTTP_POST, ROUTE_WEB, "/invite/{token}", h_invite_submit, AUTH_PUBLIC,
+	    FORM_MAX, ROUTE_NO_CSRF, 0 },
 	{ GET_HEAD, ROUTE_WEB, "/login/2fa", h_2fa_page, AUTH_PENDING, 0, 0, 0 },
 	{ HTTP_POST, ROUTE_WEB, "/login/2fa", h_2fa_submit, AUTH_PENDING,
 	    FORM_MAX, 0, 0 },
@@ -277,6 +281,12 @@ const struct route app_routes[] = {
 	    h_portal_mark_read, AUTH_USER, FORM_MAX, ROUTE_TX, 0 },
 	{ GET_HEAD, ROUTE_WEB, "/portal/notifications", h_portal_notifications,
 	    AUTH_USER, 0, 0, 0 },
+	{ GET_HEAD, ROUTE_WEB, "/portal/clinic", h_portal_clinic, AUTH_USER,
+	    0, 0, 0 },
+	{ HTTP_POST, ROUTE_WEB, "/portal/clinic/{gid}/invite",
+	    h_portal_clinic_invite, AUTH_USER, FORM_MAX, 0, 0 },
+	{ HTTP_POST, ROUTE_WEB, "/portal/clinic/{gid}/members/{uid}/{action}",
+	    h_portal_clinic_member, AUTH_USER, FORM_MAX, ROUTE_TX, 0 },
 
 	/* Notifications (§9), v1 and v2 */
 	{ GET_HEAD, ROUTE_OCS, "/apps/notifications/api/{api}/notifications",

@@ -179,7 +179,7 @@ account_user_create(struct ctx *c, const char *uid, const char *password,
     unsigned roles, int64_t *id)
 {
 	struct db_rows	*r;
-	char		*hash;
+	const char	*hash;
 	int		 e;
 
 	if (!uid_valid(uid))
@@ -191,9 +191,11 @@ account_user_create(struct ctx *c, const char *uid, const char *password,
 		return err_set(c, ERR_INVAL, "Display name too long", NULL);
 	if (language != NULL && language[0] != '\0' && !language_valid(language))
 		return err_set(c, ERR_INVAL, "Invalid language", NULL);
-	if ((e = auth_password_policy(c, password)) != ERR_OK)
+	if (password == NULL)
+		hash = "!";	/* no argon2id encoding: never verifies */
+	else if ((e = auth_password_policy(c, password)) != ERR_OK)
 		return e;
-	if ((hash = auth_password_hash(c, password)) == NULL)
+	else if ((hash = auth_password_hash(c, password)) == NULL)
 		return err_set(c, ERR_CRYPTO, NULL, "password hash failed");
 	e = db_query(c, &r, "INSERT INTO users (uid, display_name, email, "
 	    "language, password_hash) VALUES ($1, coalesce(nullif($2, ''), $1), "

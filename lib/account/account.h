@@ -53,7 +53,9 @@ int account_may_manage_group(struct ctx *c, const struct principal *actor,
 
 /*
  * account_user_create - a new account.  uid: 1-64 of [A-Za-z0-9_.@-];
- * password: passes the policy; display/email/language may be NULL.  roles:
+ * password: passes the policy, or NULL for an account that cannot sign in
+ * until it accepts an invitation (account_invite); display/email/language
+ * may be NULL.  roles:
  * ROLE_* bits.  Audited (account.user.create).  ERR_CONFLICT: the uid is
  * taken (case-insensitive); ERR_INVAL: a field is invalid (message says
  * which).
@@ -126,6 +128,33 @@ int account_info_get(struct ctx *c, int64_t id, struct account_info *out);
 
 /* account_bsnr_valid - nine digits, not all zero. */
 bool account_bsnr_valid(const char *s);
+
+/*
+ * account_invite - send user_id a one-time link to choose a password,
+ * valid account.invite_days (UTC days from now), queued as mail in c's
+ * transaction; earlier open invitations of the account end.  Audited
+ * (account.invite).  ERR_NOTFOUND: no such account; ERR_INVAL: it has no
+ * e-mail address.  Nextcloud: the welcome mail of accounts created with an
+ * e-mail address and no password.
+ */
+int account_invite(struct ctx *c, int64_t user_id);
+
+/*
+ * account_invite_lookup - the login name (*uid, arena) of the account an
+ * open invitation token belongs to; the invitation row is locked.
+ * ERR_NOTFOUND (one message for unknown, used, replaced, expired, or a
+ * disabled account).
+ */
+int account_invite_lookup(struct ctx *c, const char *token, const char **uid);
+
+/*
+ * account_invite_accept - set the invited account's password (policy as
+ * account_user_set) and use the invitation up, in c's transaction;
+ * *user_id is the account.  Audited (account.invite.accept).  ERR_NOTFOUND
+ * as account_invite_lookup; ERR_INVAL when the password fails the policy.
+ */
+int account_invite_accept(struct ctx *c, const char *token,
+    const char *password, int64_t *user_id);
 
 /* account_email_valid - a plausible single address (no spaces, one @). */
 bool account_email_valid(const char *s);

@@ -34,6 +34,7 @@ static const struct decl decls[] = {
 	{ "sharing.internal.expiry_enforced", 1, NULL, 1, 0, 1 },
 	{ "retention.report_days", 1, NULL, 90, 1, 36500 },
 	{ "retention.duty_days", 1, NULL, 0, 0, 36500 },
+	{ "account.invite_days", 1, NULL, 7, 1, 30 },
 	{ "ingest.max_bytes", 1, NULL, 52428800, 1024, (int64_t)1 << 33 },
 	{ "testing.clock_offset_s", 1, NULL, 0, -(int64_t)3650 * 86400,
 	    (int64_t)3650 * 86400 },

@@ -182,8 +182,8 @@ def test_web_login_referrer_and_cookie_flags(stack, accounts):
         "user": uid, "password": "nope-nope-nope",
         "requesttoken": hidden(page.text, "requesttoken")},
         allow_redirects=False)
-    assert r.status_code == 200
-    assert "Wrong login or password." in r.text
+    assert r.status_code == 200     # in the page's language (German)
+    assert "Anmeldename oder Passwort ist falsch." in r.text
     page = s.get(stack.url + "/login")
     r = s.post(stack.url + "/login", data={
         "user": uid, "password": pw,

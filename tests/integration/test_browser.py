@@ -97,7 +97,7 @@ def test_portal_and_dashboard_in_chromium(stack, accounts):
                       "report_versions v JOIN reports r ON r.id = "
                       "v.report_id WHERE r.patient_id = %s" % pid) == \
         "final,corrected"
-    assert o["bad_upload_message"] == "Only PDF reports are accepted"
+    assert o["bad_upload_message"] == "Nur PDF-Befunde werden angenommen."
     assert stack.psql("SELECT count(*) FROM patients WHERE "
                       "practice_patient_id = '%sX'" % upload["ppid"]) == "0"
     assert o["manager_landing"] == "/dashboard"

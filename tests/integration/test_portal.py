@@ -150,3 +150,161 @@ def test_notifications_page(stack, accounts):
     assert '<a href="/portal/reports/%s">Neuer Befund verfügbar</a>' % rid \
         in page.text
     assert p.family not in page.text
+
+
+INVITE = re.compile(rb"/invite/([0-9A-Za-z]{32})\r?\n")
+
+
+def test_clinic_lead_invites_disables_and_enables(stack, accounts, mailbox):
+    gid = accounts.clinic("lz", email=False)
+    foreign = accounts.clinic("lf", email=False)
+    lead = User(stack, accounts, "lead", groups=[gid])
+    accounts.admin("group", "subadmin", gid, lead.uid)
+    member = User(stack, accounts, "lmem", groups=[gid])
+    stranger = User(stack, accounts, "lstr", groups=[foreign])
+    lb, page = login(accounts, lead)
+    assert '<a href="/portal/clinic">Praxis</a>' in page.text
+    mb, page = login(accounts, member)
+    assert 'href="/portal/clinic"' not in page.text
+    assert mb.get(stack.url + "/portal/clinic").status_code == 403
+
+    page = lb.get(stack.url + "/portal/clinic")
+    assert page.status_code == 200
+    assert page.headers["Cache-Control"] == "no-store"
+    assert sorted(re.findall(r'data-member="([^"]+)"', page.text)) == \
+        sorted([lead.uid, member.uid])
+    token = hidden(page.text, "requesttoken")
+
+    # invite: the account exists without a usable password until the link
+    new = accounts.uid("linv")
+    email = new + "@clinic.test"
+    form = {"requesttoken": token, "userid": new, "displayname": "Dr. Neu",
+            "email": email}
+    url = stack.url + "/portal/clinic/%s/invite" % gid
+    assert lb.post(url, data=dict(form, requesttoken=""),
+                   allow_redirects=False).status_code == 412
+    assert lb.post(stack.url + "/portal/clinic/%s/invite" % foreign,
+                   data=form, allow_redirects=False).status_code == 404
+    r = lb.post(url, data=form, allow_redirects=False)
+    assert r.status_code == 303, r.text
+    assert r.headers["Location"] == "/portal/clinic?invited=1"
+    page = lb.get(stack.url + "/portal/clinic")
+    row = re.search(r'<tr data-member="%s">.*?</tr>' % new, page.text,
+                    re.S).group(0)
+    assert "eingeladen" in row and "Dr. Neu" in row
+    (mail,) = mailbox.wait_for(email)
+    assert b"Subject: Your refx account / Ihr refx-Zugang" in mail
+    assert ("Ihr Anmeldename: %s" % new).encode() in mail
+    tok1 = INVITE.search(mail).group(1).decode()
+    # the same login name again: refused, nothing created
+    n = stack.psql("SELECT count(*) FROM invitations")
+    r = lb.post(url, data=form)
+    assert r.status_code == 409
+    assert "Dieser Anmeldename ist bereits vergeben." in r.text
+    assert stack.psql("SELECT count(*) FROM invitations") == n
+    # the invited account cannot sign in before choosing a password
+    nb = accounts.browser()
+    r = accounts.web_login(nb, new, "!")
+    assert r.status_code == 200
+    assert "Anmeldename oder Passwort ist falsch." in r.text
+    assert stack.psql("SELECT password_hash FROM users WHERE uid = '%s'"
+                      % new) == "!"
+    # sending it again replaces the first link
+    r = lb.post(stack.url + "/portal/clinic/%s/members/%s/reinvite" %
+                (gid, new), data={"requesttoken": token},
+                allow_redirects=False)
+    assert r.status_code == 303
+    tok2 = INVITE.search(mailbox.wait_for(email, 2)[1]).group(1).decode()
+    assert tok2 != tok1
+    assert nb.get(stack.url + "/invite/" + tok1).status_code == 404
+
+    # choosing the password
+    inv = stack.url + "/invite/" + tok2
+    page = nb.get(inv)
+    assert page.status_code == 200
+    assert '<strong id="login">%s</strong>' % new in page.text
+    itok = hidden(page.text, "requesttoken")
+    pw = "Neu-Passwort-2026!"
+    r = nb.post(inv, data={"requesttoken": itok, "password": pw,
+                           "password2": pw + "x"})
+    assert r.status_code == 400
+    assert "Die beiden Passwörter stimmen nicht überein." in r.text
+    itok = hidden(r.text, "requesttoken")   # each form has its own token
+    r = nb.post(inv, data={"requesttoken": itok, "password": "kurz",
+                           "password2": "kurz"})
+    assert r.status_code == 400
+    assert "Das Passwort muss mindestens 10 Zeichen lang sein." in r.text
+    r = requests.post(inv, data={"requesttoken": itok, "password": pw,
+                                 "password2": pw},
+                      headers={"X-Forwarded-For": fresh_ip()},
+                      allow_redirects=False)
+    assert r.status_code == 412             # no double-submit cookie
+    r = nb.post(inv, data={"requesttoken": hidden(nb.get(inv).text,
+                                                  "requesttoken"),
+                           "password": pw, "password2": pw},
+                allow_redirects=False)
+    assert r.status_code == 303
+    assert r.headers["Location"] == "/login?user=" + new
+    assert nb.get(inv).status_code == 404   # used up
+    page = accounts.web_login(accounts.browser(), new, pw, target="/portal")
+    assert page.status_code == 200 and page.url.endswith("/portal")
+    assert stack.psql(
+        "SELECT string_agg(action, ' ' ORDER BY id) FROM audit_events WHERE "
+        "object_type = 'user' AND object_id = (SELECT id::text FROM users "
+        "WHERE uid = '%s') AND action LIKE 'account.invite%%'" % new) == \
+        "account.invite account.invite account.invite.accept"
+
+    # disable ends the member's sessions and app passwords work no more
+    base = stack.url + "/portal/clinic/%s/members/" % gid
+    r = lb.post(base + member.uid + "/disable", data={"requesttoken": token},
+                allow_redirects=False)
+    assert r.status_code == 303
+    assert mb.get(stack.url + "/portal",
+                  allow_redirects=False).status_code == 303
+    assert member.api("GET", "/reports").status_code == 401
+    page = lb.get(stack.url + "/portal/clinic")
+    row = re.search(r'<tr data-member="%s">.*?</tr>' % member.uid,
+                    page.text, re.S).group(0)
+    assert "deaktiviert" in row and "/enable" in row
+    r = lb.post(base + member.uid + "/enable", data={"requesttoken": token},
+                allow_redirects=False)
+    assert r.status_code == 303
+    assert member.api("GET", "/reports").status_code == 200
+    # not themself, not another clinic's member, not without the token
+    for path in (base + lead.uid + "/disable",
+                 base + stranger.uid + "/disable",
+                 stack.url + "/portal/clinic/%s/members/%s/disable" %
+                 (foreign, stranger.uid),
+                 base + member.uid + "/delete"):
+        assert lb.post(path, data={"requesttoken": token},
+                       allow_redirects=False).status_code == 404, path
+    assert lb.post(base + member.uid + "/disable",
+                   allow_redirects=False).status_code == 412
+    assert stack.psql("SELECT enabled FROM users WHERE uid IN ('%s', '%s') "
+                      "ORDER BY uid" % (stranger.uid, lead.uid)) == "t\nt"
+    # a plain member cannot use the forms (their old session ended when
+    # they were disabled: a new one)
+    mb, page = login(accounts, member)
+    assert mb.post(base + lead.uid + "/disable",
+                   data={"requesttoken": hidden(page.text, "requesttoken")},
+                   allow_redirects=False).status_code == 404
+
+
+def test_provisioning_invites_accounts_created_without_password(
+        stack, accounts, mailbox):
+    """Nextcloud: a user created with an e-mail address and no password
+    gets a link to set it; without either the API answers 108."""
+    gid = accounts.clinic("lp", email=False)
+    lead = User(stack, accounts, "lpl", groups=[gid])
+    accounts.admin("group", "subadmin", gid, lead.uid)
+    new = accounts.uid("lpn")
+    url = stack.url + "/ocs/v2.php/cloud/users"
+    r = lead.s.post(url, params={"format": "json"},
+                    data={"userid": new, "groups[]": gid})
+    assert r.json()["ocs"]["meta"]["statuscode"] == 108
+    r = lead.s.post(url, params={"format": "json"}, data={
+        "userid": new, "email": new + "@clinic.test", "groups[]": gid})
+    assert r.status_code == 200, r.text
+    assert r.json()["ocs"]["data"] == {"id": new}
+    (mail,) = mailbox.wait_for(new + "@clinic.test")
+    assert INVITE.search(mail)
