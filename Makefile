@@ -91,7 +91,8 @@ unit: $(UNIT_BIN)
 # The whole suite, as CI runs it: deps, asan build, unit, integration.
 test: deps
 	$(MAKE) BUILD=asan all unit
-	@[ -d tests/browser/node_modules/playwright-core ] || \
+	@[ -d tests/browser/node_modules/playwright-core ] && \
+	    [ -d tests/browser/node_modules/axe-core ] || \
 	    npm ci --prefix tests/browser --no-audit --no-fund
 	REFX_BIN_DIR=$(CURDIR)/build/asan /usr/bin/python3 -m pytest -q \
 	    -p no:cacheprovider tests/integration

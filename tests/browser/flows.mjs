@@ -14,7 +14,33 @@ const cfg = JSON.parse(process.env.REFX_BROWSER);
 const shots = path.join(path.dirname(new URL(import.meta.url).pathname),
   'screenshots');
 fs.mkdirSync(shots, { recursive: true });
-const out = { dialogs: [], csp: [] };
+const out = { dialogs: [], csp: [], a11y: [], a11y_pages: [] };
+const axeSource = fs.readFileSync(path.join(path.dirname(shots),
+  'node_modules', 'axe-core', 'axe.min.js'), 'utf8');
+
+// axe-core's WCAG 2.1 A/AA rules on the current page; violations are
+// collected for the Python side (which expects none).  page.evaluate runs
+// through the DevTools protocol, outside the page's CSP.
+async function a11y(page, name) {
+  await page.evaluate(axeSource);
+  const found = await page.evaluate(async () => {
+    const r = await window.axe.run(document, {
+      runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] },
+    });
+    return r.violations.map((v) => ({
+      id: v.id, impact: v.impact,
+      nodes: v.nodes.slice(0, 3).map((n) => n.target.join(' ')),
+    }));
+  });
+  out.a11y_pages.push(name);
+  for (const v of found) out.a11y.push({ page: name, ...v });
+}
+
+// A screenshot of a main page and its accessibility check.
+async function shot(page, name) {
+  await page.screenshot({ path: path.join(shots, `${name}.png`), fullPage: true });
+  await a11y(page, name);
+}
 
 // RFC 6238 TOTP (SHA-1, 30 s, 6 digits) of a base32 secret.
 function totp(secret, t = Date.now() / 1000 + (cfg.clock || 0)) {
@@ -61,11 +87,11 @@ try {
   out.inbox_lang = await r.getAttribute('html', 'lang');
   out.inbox_h1 = await r.textContent('h1');
   out.unread_before = await r.locator(`tr.unread[data-report="${cfg.report_id}"]`).count();
-  await r.screenshot({ path: path.join(shots, 'portal-inbox.png'), fullPage: true });
+  await shot(r, 'portal-inbox');
   await Promise.all([r.waitForNavigation(), r.click(`tr[data-report="${cfg.report_id}"] a`)]);
   out.report_path = new URL(r.url()).pathname;
   out.report_has_name = (await r.textContent('h1')).includes(cfg.family_text);
-  await r.screenshot({ path: path.join(shots, 'portal-report.png'), fullPage: true });
+  await shot(r, 'portal-report');
   await Promise.all([r.waitForNavigation(), r.click('#mark-read button')]);
   out.is_read = await r.locator('#is-read').count();
   await r.goto(`${cfg.url}/portal`);
@@ -73,6 +99,11 @@ try {
   // a form post without the CSRF token fails
   const forged = await r.request.post(`${cfg.url}/portal/reports/${cfg.report_id}/read`, { form: { x: '1' } });
   out.csrf_less_status = forged.status();
+  // the clinic lead's page, reached through the navigation
+  await Promise.all([r.waitForNavigation(), r.click('nav.main a[href="/portal/clinic"]')]);
+  out.clinic_members = await r.locator('tr[data-member]').evaluateAll((rows) =>
+    rows.map((x) => x.dataset.member));
+  await shot(r, 'portal-clinic');
   // the language switch: the account setting wins over the browser
   const en = await rctx.request.put(`${cfg.url}/ocs/v2.php/cloud/users/${cfg.referrer.uid}?format=json`, {
     headers: { 'OCS-APIRequest': 'true', requesttoken: await r.getAttribute('input[name=requesttoken]', 'value') },
@@ -82,12 +113,22 @@ try {
   await r.goto(`${cfg.url}/portal`);
   out.inbox_lang_after = await r.getAttribute('html', 'lang');
   out.inbox_h1_after = await r.textContent('h1');
-  await r.screenshot({ path: path.join(shots, 'portal-inbox-en.png'), fullPage: true });
+  await shot(r, 'portal-inbox-en');
   // an English browser sees the login page in English
   const ectx = await browser.newContext({ locale: 'en-US', extraHTTPHeaders: { 'X-Forwarded-For': cfg.ip2 } });
   const lp = await ectx.newPage();
   await lp.goto(`${cfg.url}/login`);
   out.login_lang_en = await lp.getAttribute('html', 'lang');
+  await shot(lp, 'login');
+  // keyboard only: the login name has the focus, Tab reaches the
+  // password and then the button
+  const focused = () => lp.evaluate(() =>
+    document.activeElement.id || document.activeElement.tagName);
+  out.login_tab_order = [await focused()];
+  for (let i = 0; i < 2; i++) {
+    await lp.keyboard.press('Tab');
+    out.login_tab_order.push(await focused());
+  }
 
   // ---- staff: a report and a correction through the forms
   const sctx = await browser.newContext({ locale: 'de-DE', extraHTTPHeaders: { 'X-Forwarded-For': cfg.ip4 } });
@@ -101,7 +142,7 @@ try {
   await st.selectOption('#clinic', cfg.upload.clinic);
   await st.fill('#title', 'Sonographie Abdomen');
   await st.setInputFiles('#file', { name: 'befund.pdf', mimeType: 'application/pdf', buffer: Buffer.from('%PDF-1.4\n% form upload ' + Date.now() + '\n%%EOF\n') });
-  await st.screenshot({ path: path.join(shots, 'dashboard-upload.png'), fullPage: true });
+  await shot(st, 'dashboard-upload');
   await Promise.all([st.waitForNavigation(), st.click('#upload button[type=submit]')]);
   out.upload_landing = new URL(st.url()).pathname;
   const form = st.locator('form.new-version').first();
@@ -119,7 +160,7 @@ try {
   await st.setInputFiles('#file', { name: 'x.gif', mimeType: 'image/gif', buffer: Buffer.from('GIF89a') });
   const resp = await Promise.all([st.waitForNavigation(), st.click('#upload button[type=submit]')]);
   out.bad_upload_message = (await st.textContent('#message')).trim();
-  await st.screenshot({ path: path.join(shots, 'dashboard-patient-staff.png'), fullPage: true });
+  await shot(st, 'dashboard-patient-staff');
 
   // ---- the manager
   const mctx = await browser.newContext({ locale: 'de-DE', extraHTTPHeaders: { 'X-Forwarded-For': cfg.ip3 } });
@@ -127,13 +168,13 @@ try {
   out.manager_landing = new URL(m.url()).pathname;
   out.chart = await m.locator('.chart svg rect').count();
   out.chart_html = (await m.content()).slice(0, 1500);
-  await m.screenshot({ path: path.join(shots, 'dashboard.png'), fullPage: true });
+  await shot(m, 'dashboard');
   await m.goto(`${cfg.url}/dashboard/patients`);
   await m.fill('#q', cfg.search);
   await Promise.all([m.waitForNavigation(), m.click('form[role=search] button')]);
   out.search_url = new URL(m.url()).pathname + new URL(m.url()).search;
   await Promise.all([m.waitForNavigation(), m.click(`#patients a[href="/dashboard/patients/${cfg.patient_id}"]`)]);
-  await m.screenshot({ path: path.join(shots, 'dashboard-patient.png'), fullPage: true });
+  await shot(m, 'dashboard-patient');
   // record a consent through the form, then withdraw the seeded one
   const before = await m.locator('#consents tbody tr').count();
   await m.selectOption('#k-scope', 'clinic');
@@ -149,14 +190,24 @@ try {
   // access export, printable
   await m.goto(`${cfg.url}/dashboard/patients/${cfg.patient_id}/access-export`);
   out.export_reference = (await m.textContent('#reference')).trim();
-  await m.screenshot({ path: path.join(shots, 'access-export.png'), fullPage: true });
+  await shot(m, 'access-export');
+  // print styles: no navigation or controls, the reference stays; a PDF of
+  // the printed page is kept next to the screenshots
+  await m.emulateMedia({ media: 'print' });
+  out.print_export = {
+    reference: await m.isVisible('#reference'),
+    header: await m.isVisible('header.top'),
+    buttons: await m.locator('button:visible').count(),
+  };
+  await m.pdf({ path: path.join(shots, 'access-export.pdf'), format: 'A4' });
+  await m.emulateMedia({ media: 'screen' });
   // the audit trail of this patient, and its CSV
   await m.goto(`${cfg.url}/dashboard/audit?patient=${cfg.patient_id}`);
   out.audit_rows = await m.locator('#audit tbody tr').count();
   const csv = await m.request.get(`${cfg.url}` + await m.getAttribute('#csv', 'href'));
   out.audit_csv_type = csv.headers()['content-type'];
   out.audit_csv_lines = (await csv.text()).trim().split('\r\n').length;
-  await m.screenshot({ path: path.join(shots, 'dashboard-audit.png'), fullPage: true });
+  await shot(m, 'dashboard-audit');
   // erasure through the form, then the confirmation
   await m.goto(`${cfg.url}/dashboard/patients/${cfg.patient_id}`);
   await m.fill('#er-reason', 'Antrag per Brief');
@@ -164,7 +215,8 @@ try {
   await Promise.all([m.waitForNavigation(), m.click('#erasure button')]);
   out.erasure_page = new URL(m.url()).pathname;
   out.erasure_reference = (await m.textContent('#reference')).trim();
-  await m.screenshot({ path: path.join(shots, 'erasure-confirmation.png'), fullPage: true });
+  await shot(m, 'erasure-confirmation');
+  await m.pdf({ path: path.join(shots, 'erasure-confirmation.pdf'), format: 'A4' });
 } catch (e) {
   console.error('state so far: ' + JSON.stringify(out));
   throw e;

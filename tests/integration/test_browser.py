@@ -42,6 +42,7 @@ def test_portal_and_dashboard_in_chromium(stack, accounts):
     mgr = User(stack, accounts, "bmgr", roles=["manager"])
     gid = accounts.clinic("bz", email=False)
     ref = User(stack, accounts, "bref", groups=[gid])
+    accounts.admin("group", "subadmin", gid, ref.uid)     # the clinic lead
     # the referrer turns on TOTP first (referrers may; staff must)
     ref_secret = enrolled(accounts, ref)
     mgr_secret = enrolled(accounts, mgr)
@@ -82,11 +83,22 @@ def test_portal_and_dashboard_in_chromium(stack, accounts):
     assert o["report_path"] == "/portal/reports/%s" % rep["id"]
     assert o["report_has_name"] is True
     assert o["is_read"] == 1
+    assert o["clinic_members"] == [ref.uid]
     assert o["unread_after"] == 0
     assert o["csrf_less_status"] == 412
     assert o["lang_put"] == 200
     assert (o["inbox_lang_after"], o["inbox_h1_after"]) == ("en", "Reports")
     assert o["login_lang_en"] == "en"
+    # accessibility: axe-core's WCAG 2.1 A/AA rules on every main page,
+    # and the login form in keyboard order
+    assert o["a11y_pages"] == [
+        "portal-inbox", "portal-report", "portal-clinic", "portal-inbox-en",
+        "login",
+        "dashboard-upload", "dashboard-patient-staff", "dashboard",
+        "dashboard-patient", "access-export", "dashboard-audit",
+        "erasure-confirmation"]
+    assert o["a11y"] == []
+    assert o["login_tab_order"] == ["user", "password", "BUTTON"]
     # staff upload and correction through the forms
     pid = stack.psql("SELECT id FROM patients WHERE practice_patient_id = "
                      "'%s'" % upload["ppid"])
@@ -107,6 +119,8 @@ def test_portal_and_dashboard_in_chromium(stack, accounts):
         "/dashboard/consents/%s/confirmation" % k["id"]
     assert o["withdraw_ended"] == "0"
     assert o["export_reference"].startswith("AX-")
+    assert o["print_export"] == {"reference": True, "header": False,
+                                 "buttons": 0}
     assert 10 <= o["audit_rows"] < 100     # all of them on one page
     assert o["audit_csv_type"] == "text/csv; charset=utf-8"
     assert o["audit_csv_lines"] == o["audit_rows"] + 1   # header + rows
