@@ -26,6 +26,7 @@
 #include "gdpr/gdpr.h"
 #include "http/http.h"
 #include "jx/jx.h"
+#include "notify/notify.h"
 #include "report/report.h"
 #include "settings/settings.h"
 #include "share/share.h"
@@ -369,13 +370,28 @@ static const char *const policy_keys[] = { "sharing.link.default_days",
     "retention.duty_days", "ingest.max_bytes", NULL };
 static const char *const twofa_roles[] = { "admin", "manager", "staff",
     "referrer", NULL };
+/* The text settings: empty means the configuration file's value. */
+static const char *const text_keys[] = { "theming.name", "theming.logo_text",
+    NULL };
 
 static int
 settings_page(struct ctx *c, int status, const char *message)
 {
 	json_t		*ints = json_array(), *roles = json_array();
-	const char	*enforced;
+	json_t		*texts = json_array();
+	const char	*enforced, *text;
 	int		 e;
+
+	jx_own(c->arena, texts);
+	for (int i = 0; text_keys[i] != NULL; i++) {
+		if ((e = settings_str(c, text_keys[i], &text)) != ERR_OK) {
+			json_decref(ints);
+			json_decref(roles);
+			return e;
+		}
+		json_array_append_new(texts, json_pack("{s:s,s:s,s:s}", "key",
+		    text_keys[i], "value", text, "label", web_t(c, text_keys[i])));
+	}
 
 	for (int i = 0; policy_keys[i] != NULL; i++) {
 		int64_t	 v;
@@ -404,11 +420,34 @@ settings_page(struct ctx *c, int status, const char *message)
 		    enforced), pat) != NULL));
 	}
 	return web_render(c, status, "dashboard_settings.html", "Settings",
-	    json_pack("{s:o,s:o,s:s,s:s,s:s,s:s,s:b,s:s}", "ints", ints,
-	    "roles", roles, "message", message, "instance_name_conf",
+	    json_pack("{s:o,s:o,s:O,s:s,s:s,s:s,s:s,s:b,s:s}", "ints", ints,
+	    "roles", roles, "texts", texts, "message", message, "instance_name_conf",
 	    c->conf->instance_name, "base_url", c->conf->base_url, "timezone",
 	    c->conf->timezone, "mail_relay", c->conf->mail_smtp_url[0] != '\0',
 	    "mail_from", c->conf->mail_from));
+}
+
+/*
+ * POST /dashboard/settings/testmail - queue a test mail to the manager's
+ * own address through the configured relay; its delivery or failure shows
+ * in the mail queue (dashboard "failing e-mails").
+ */
+int
+h_dashboard_testmail(struct ctx *c)
+{
+	int	 e;
+
+	if (c->user->email == NULL || c->user->email[0] == '\0')
+		return settings_page(c, 400, web_t(c, "Your account has no e-mail "
+		    "address."));
+	if ((e = notify_mail(c, c->user->email, c->user->id, 0, "user",
+	    arena_printf(c->arena, "%lld", (long long)c->user->id),
+	    "refx test mail / Testnachricht", "This is a test mail from refx. "
+	    "Mail delivery works.\nDies ist eine Testnachricht von refx. Der "
+	    "Mailversand funktioniert.\n")) != ERR_OK)
+		return e;
+	return settings_page(c, 200, web_t(c, "A test mail to your address was "
+	    "queued."));
 }
 
 /* GET /dashboard/settings */
@@ -450,6 +489,27 @@ h_dashboard_settings_save(struct ctx *c)
 		if (e != ERR_OK)
 			return e;
 		json_object_set_new(changed, policy_keys[i], json_integer(x));
+	}
+	for (int i = 0; text_keys[i] != NULL; i++) {
+		const char	*v = http_param(c, text_keys[i]);
+
+		if (v == NULL)
+			continue;
+		if ((e = settings_set(c, text_keys[i], jx_dump(c->arena,
+		    json_string(v)))) == ERR_INVAL) {
+			const char	*msg = arena_printf(c->arena, "%s: %s",
+			    web_t(c, text_keys[i]), c->err_msg ? c->err_msg :
+			    "invalid");
+
+			err_clear(c);
+			db_tx_rollback(c);	/* nothing saved */
+			if ((e = db_tx_begin(c)) != ERR_OK)
+				return e;
+			return settings_page(c, 400, msg);
+		}
+		if (e != ERR_OK)
+			return e;
+		json_object_set_new(changed, text_keys[i], json_string(v));
 	}
 	buf_init(&roles, c->arena, 256);
 	for (int i = 0; twofa_roles[i] != NULL; i++)

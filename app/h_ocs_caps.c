@@ -12,6 +12,7 @@
 #include "http/http.h"
 #include "jx/jx.h"
 #include "ocs/ocs.h"
+#include "settings/settings.h"
 #include "share/share.h"
 #include "version.h"
 
@@ -108,7 +109,8 @@ capabilities(struct ctx *c)
 	    "exists", "push"));
 
 	theming = json_object();
-	json_object_set_new(theming, "name", jx_str(c->conf->instance_name));
+	json_object_set_new(theming, "name", json_string(
+	    settings_instance_name(c)));
 	json_object_set_new(theming, "productName", json_string(
 	    REFX_PRODUCTNAME));
 	json_object_set_new(theming, "url", jx_str(c->conf->base_url));

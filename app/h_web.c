@@ -22,6 +22,7 @@
 #include "http/http.h"
 #include "jx/jx.h"
 #include "i18n/i18n.h"
+#include "settings/settings.h"
 #include "tmpl/tmpl.h"
 
 const char *
@@ -142,7 +143,15 @@ web_render(struct ctx *c, int status, const char *name, const char *title,
 	json_object_set_new(data, "title", json_string(web_t(c, title)));
 	json_object_set_new(data, "lang", json_string(web_lang(c)));
 	json_object_set_new(data, "instance_name",
-	    jx_str(c->conf->instance_name));
+	    json_string(settings_instance_name(c)));
+	{
+		const char	*logo = NULL;
+
+		if (settings_str(c, "theming.logo_text", &logo) != ERR_OK)
+			err_clear(c);	/* the header shows the name then */
+		json_object_set_new(data, "logo_text", json_string(logo ? logo :
+		    ""));
+	}
 	if (c->user != NULL && c->user->csrf_token != NULL)
 		json_object_set_new(data, "csrf_token",
 		    json_string(c->user->csrf_token));

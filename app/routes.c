@@ -249,6 +249,8 @@ const struct route app_routes[] = {
 	    AUTH_USER, 0, 0, MGMT },
 	{ HTTP_POST, ROUTE_WEB, "/dashboard/settings",
 	    h_dashboard_settings_save, AUTH_USER, FORM_MAX, ROUTE_TX, MGMT },
+	{ HTTP_POST, ROUTE_WEB, "/dashboard/settings/testmail",
+	    h_dashboard_testmail, AUTH_USER, FORM_MAX, ROUTE_TX, MGMT },
 	{ GET_HEAD, ROUTE_WEB, "/dashboard/reports/new",
 	    h_dashboard_upload_form, AUTH_USER, 0, 0, PRACTICE },
 	{ HTTP_POST, ROUTE_WEB, "/dashboard/reports", h_dashboard_upload,

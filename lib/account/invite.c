@@ -40,7 +40,7 @@ account_invite(struct ctx *c, int64_t user_id)
 {
 	struct db_rows	*r;
 	unsigned char	 h[32];
-	const char	*tok, *link, *uid, *display, *email;
+	const char	*tok, *link, *uid, *display, *email, *name;
 	int64_t		 days;
 	int		 e;
 
@@ -74,10 +74,11 @@ account_invite(struct ctx *c, int64_t user_id)
 	    c->user->id : (int64_t)0, settings_now(c), days)) != ERR_OK)
 		return e;
 	link = arena_printf(c->arena, "%s/invite/%s", c->conf->base_url, tok);
+	name = settings_instance_name(c);
 	if ((e = notify_mail(c, email, user_id, 0, "user", arena_printf(c->arena,
 	    "%lld", (long long)user_id), "Your refx account / Ihr refx-Zugang",
-	    arena_printf(c->arena, INVITE_MAIL, display, c->conf->instance_name,
-	    (long long)days, link, uid, display, c->conf->instance_name,
+	    arena_printf(c->arena, INVITE_MAIL, display, name,
+	    (long long)days, link, uid, display, name,
 	    (long long)days, link, uid))) != ERR_OK)
 		return e;
 	return audit_object(c, "account.invite", "user", user_id, 0,

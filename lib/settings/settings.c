@@ -35,6 +35,9 @@ static const struct decl decls[] = {
 	{ "retention.report_days", 1, NULL, 90, 1, 36500 },
 	{ "retention.duty_days", 1, NULL, 0, 0, 36500 },
 	{ "account.invite_days", 1, NULL, 7, 1, 30 },
+	/* strings: max is the length limit in bytes */
+	{ "theming.name", 0, "", 0, 0, 64 },
+	{ "theming.logo_text", 0, "", 0, 0, 64 },
 	{ "ingest.max_bytes", 1, NULL, 52428800, 1024, (int64_t)1 << 33 },
 	{ "testing.clock_offset_s", 1, NULL, 0, -(int64_t)3650 * 86400,
 	    (int64_t)3650 * 86400 },
@@ -110,6 +113,18 @@ settings_str(struct ctx *c, const char *key, const char **out)
 	return ERR_OK;
 }
 
+/* At most max bytes, no control characters (one line of text). */
+static bool
+text_ok(const char *s, size_t max)
+{
+	if (strlen(s) > max)
+		return false;
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			return false;
+	return true;
+}
+
 int
 settings_set(struct ctx *c, const char *key, const char *json_value)
 {
@@ -127,6 +142,11 @@ settings_set(struct ctx *c, const char *key, const char *json_value)
 		    "%s must be %s", key, d->is_int ? arena_printf(c->arena,
 		    "an integer between %lld and %lld", (long long)d->min,
 		    (long long)d->max) : "a string"), NULL);
+	if (!d->is_int && d->max > 0 && !text_ok(json_string_value(v),
+	    (size_t)d->max))
+		return err_set(c, ERR_INVAL, arena_printf(c->arena, "%s must be "
+		    "at most %lld bytes of text without control characters",
+		    key, (long long)d->max), NULL);
 	e = db_exec(c, "INSERT INTO settings (key, value) VALUES ($1, "
 	    "$2::jsonb) ON CONFLICT (key) DO UPDATE SET value = excluded.value, "
 	    "updated_at = now()", "ss", key, jx_dump(c->arena, v));
@@ -173,4 +193,16 @@ settings_2fa_enforced(struct ctx *c, unsigned roles)
 				return true;
 	}
 	return false;
+}
+
+const char *
+settings_instance_name(struct ctx *c)
+{
+	const char	*name = NULL;
+
+	if (settings_str(c, "theming.name", &name) != ERR_OK) {
+		err_clear(c);	/* a failed lookup shows the configured name */
+		name = NULL;
+	}
+	return name != NULL && name[0] != '\0' ? name : c->conf->instance_name;
 }

@@ -23,14 +23,26 @@ struct ctx;
  */
 int settings_int(struct ctx *c, const char *key, int64_t *out);
 
-/* settings_str - string setting (arena string), like settings_int. */
+/*
+ * settings_str - string setting (arena string; "" when unset for the
+ * theming keys), like settings_int.
+ */
 int settings_str(struct ctx *c, const char *key, const char **out);
 
 /*
- * settings_set - store value (JSON text of the right type, in range) for a
+ * settings_set - store value (JSON text of the right type, in range; a
+ * string within its length limit and without control characters) for a
  * declared key in c's transaction.  ERR_INVAL names the key and the range.
  */
 int settings_set(struct ctx *c, const char *key, const char *json_value);
+
+/*
+ * settings_instance_name - the name the practice shows (pages, Nextcloud
+ * theming capability, invitation mails): "theming.name" when set, else
+ * the configuration file's instance_name.  Never NULL; arena or conf
+ * memory.
+ */
+const char *settings_instance_name(struct ctx *c);
 
 /*
  * settings_now - the request's time in unix seconds (UTC): the wall clock,

@@ -3,6 +3,7 @@
 settings page (all or nothing, audited), and the overview's counters."""
 import json
 import re
+import uuid
 
 from conftest import hidden
 from test_referrals import User, Patient, ingest, pdf
@@ -178,3 +179,62 @@ def test_consent_scan_attached_once_viewed_audited_erased(stack, accounts):
     assert staff.api("GET", "/consents/%s" % k["id"]).status_code == 404
     assert staff.api("GET", "/consents/%s/scan" % k["id"]).status_code == 404
     assert b.get(url).status_code == 404
+
+
+def test_instance_name_logo_text_and_test_mail(stack, accounts, mailbox):
+    mgr = User(stack, accounts, "dth", roles=["manager"],
+               email="dth-%s@practice.test" % uuid.uuid4().hex[:6])
+    b = web(accounts, mgr)
+    page = b.get(stack.url + "/dashboard/settings")
+    token = hidden(page.text, "requesttoken")
+    assert 'name="theming.name" value=""' in page.text
+    caps = "/ocs/v2.php/cloud/capabilities?format=json"
+
+    def theming():
+        r = b.get(stack.url + caps, headers={"OCS-APIRequest": "true"})
+        return r.json()["ocs"]["data"]["capabilities"]["theming"]["name"]
+    conf_name = theming()
+    base = {"requesttoken": token, "twofa_admin": "1", "twofa_manager": "1",
+            "twofa_staff": "1"}
+    try:
+        # a control character: refused, nothing saved
+        r = b.post(stack.url + "/dashboard/settings", data=dict(
+            base, **{"theming.name": "Radiologie\nam Markt",
+                     "theming.logo_text": "RaM"}))
+        assert r.status_code == 400
+        assert "theming.name must be at most 64 bytes of text without " \
+            "control characters" in r.text
+        assert stack.psql("SELECT count(*) FROM settings WHERE key LIKE "
+                          "'theming.%'") == "0"
+        r = b.post(stack.url + "/dashboard/settings", data=dict(
+            base, **{"theming.name": "Radiologie am Markt & Co",
+                     "theming.logo_text": "RaM <Praxis>"}))
+        assert r.status_code == 200
+        assert '<span class="brand">RaM &lt;Praxis&gt;</span>' in r.text
+        assert "<title>Einstellungen – Radiologie am Markt &amp; Co</title>" \
+            in r.text
+        assert theming() == "Radiologie am Markt & Co"
+        d = json.loads(stack.psql(
+            "SELECT details FROM audit_events WHERE action = "
+            "'settings.update' ORDER BY id DESC LIMIT 1"))
+        assert d["theming.logo_text"] == "RaM <Praxis>"
+    finally:
+        r = b.post(stack.url + "/dashboard/settings", data=dict(
+            base, **{"theming.name": "", "theming.logo_text": ""}))
+        assert r.status_code == 200
+    assert theming() == conf_name
+    # the test mail goes to the manager's own address
+    r = b.post(stack.url + "/dashboard/settings/testmail",
+               data={"requesttoken": token})
+    assert r.status_code == 200
+    assert "Eine Testnachricht an Ihre Adresse wurde" in r.text
+    (mail,) = mailbox.wait_for(mgr.email)
+    assert b"Subject: refx test mail / Testnachricht" in mail
+    assert b.post(stack.url + "/dashboard/settings/testmail",
+                  data={}).status_code == 412
+    nomail = web(accounts, User(stack, accounts, "dthn", roles=["manager"]))
+    page = nomail.get(stack.url + "/dashboard/settings")
+    r = nomail.post(stack.url + "/dashboard/settings/testmail", data={
+        "requesttoken": hidden(page.text, "requesttoken")})
+    assert r.status_code == 400
+    assert "Ihr Konto hat keine E-Mail-Adresse." in r.text
