@@ -44,6 +44,7 @@ int h_flow_grant(struct ctx *c);
 int h_web_root(struct ctx *c);
 int h_login_page(struct ctx *c);
 int h_login_submit(struct ctx *c);
+int h_metrics(struct ctx *c);
 int h_invite_page(struct ctx *c);
 int h_invite_submit(struct ctx *c);
 int h_2fa_page(struct ctx *c);

@@ -7,6 +7,7 @@
  * inside its transaction, then error rendering for the route's surface.
  */
 #include "app.h"
+#include "metrics.h"
 
 #include <fcgiapp.h>
 #include <string.h>
@@ -271,6 +272,7 @@ access_log(struct ctx *c)
 {
 	struct buf	 b;
 	const char	*pattern = "-";
+	int64_t		 dur;
 
 	buf_init(&b, c->arena, 2048);
 	buf_adds(&b, ",\"reqid\":");
@@ -284,9 +286,10 @@ access_log(struct ctx *c)
 		    c->route->pattern) : c->route->pattern;
 	buf_adds(&b, ",\"route\":");
 	log_json_str(&b, pattern);
+	dur = log_now_us() - c->start_us;
+	metrics_request(c->route, c->res->status, dur, c->db_us);
 	buf_printf(&b, ",\"status\":%d,\"dur_us\":%lld,\"db_us\":%lld",
-	    c->res->status, (long long)(log_now_us() - c->start_us),
-	    (long long)c->db_us);
+	    c->res->status, (long long)dur, (long long)c->db_us);
 	buf_printf(&b, ",\"bytes\":%lld", (long long)c->res->bytes_sent);
 	if (c->user != NULL)
 		buf_printf(&b, ",\"user\":%lld", (long long)c->user->id);

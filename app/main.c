@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "app.h"
+#include "metrics.h"
 #include "core/arena.h"
 #include "core/conf.h"
 #include "core/ctx.h"
@@ -61,8 +62,10 @@ worker_main(void *arg)
 		c.db = db;
 		c.tmpl = w->tmpl;
 		c.i18n = w->i18n;
+		metrics_busy(1);
 		app_dispatch(&c, &r);
 		FCGX_Finish_r(&r);
+		metrics_busy(-1);
 		arena_reset(a);
 	}
 	FCGX_Free(&r, 1);
@@ -201,6 +204,10 @@ main(int argc, char **argv)
 	}
 	if ((fd = open_socket(&conf)) < 0)
 		return 1;
+	if (metrics_init(app_routes, app_nroutes, (int)conf.threads) != 0) {
+		log_err(NULL, "out of memory");
+		return 1;
+	}
 	workers = calloc((size_t)conf.threads, sizeof(*workers));
 	if (workers == NULL)
 		return 1;

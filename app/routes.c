@@ -48,6 +48,7 @@ const struct route app_routes[] = {
 
 	/* Web login, two-factor, logout (issue: accounts) */
 	{ GET_HEAD, ROUTE_WEB, "/", h_web_root, AUTH_PUBLIC, 0, 0, 0 },
+	{ GET_HEAD, ROUTE_PLAIN, "/metrics", h_metrics, AUTH_PUBLIC, 0, 0, 0 },
 	{ GET_HEAD, ROUTE_WEB, "/login", h_login_page, AUTH_PUBLIC, 0, 0, 0 },
 	{ HTTP_POST, ROUTE_WEB, "/login", h_login_submit, AUTH_PUBLIC,
 	    FORM_MAX, ROUTE_NO_CSRF, 0 },

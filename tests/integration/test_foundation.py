@@ -487,3 +487,49 @@ def test_workers_reconnect_after_backends_are_terminated(stack, ocs):
         r = ocs.get(ocs.base + "/ocs/v2.php/apps/refx_testing/sleep/0"
                     "?format=json")
         assert r.status_code == 200
+
+
+def test_metrics_loopback_only_and_counting(stack):
+    """/metrics: Prometheus text from loopback (nginx allows 127.0.0.1 and
+    the worker checks REMOTE_ADDR again); requests by route and status,
+    the latency histogram, DB time, threads and RSS of that worker."""
+    sock = worker_sock(stack)
+
+    def scrape(addr):
+        return fcgi_raw(sock, "/metrics", "GET", {"REMOTE_ADDR": addr}, [])
+
+    status, _, body = scrape("10.1.2.3")
+    assert status == 404
+    status, _, body = scrape("127.0.0.1")
+    assert status == 200
+    text = body.decode()
+
+    def value(line_start):
+        hits = [ln for ln in text.splitlines() if ln.startswith(line_start)]
+        return int(float(hits[0].rsplit(" ", 1)[1])) if hits else 0
+    # one more status.php through the same worker socket moves exactly
+    # the counters of that route
+    key = 'route="/status.php",status="200"}'
+    worker = re.search(r'refx_worker_threads\{worker="(\d+)"', text).group(1)
+    before = value('refx_http_requests_total{worker="%s",%s' % (worker, key))
+    st, _, _ = fcgi_raw(sock, "/status.php", "GET", {}, [])
+    assert st == 200
+    status, _, body = scrape("::1")
+    assert status == 200
+    text = body.decode()
+    assert value('refx_http_requests_total{worker="%s",%s'
+                 % (worker, key)) == before + 1
+    count = value('refx_http_request_duration_seconds_count{worker="%s",'
+                  'route="/status.php"}' % worker)
+    inf = value('refx_http_request_duration_seconds_bucket{worker="%s",'
+                'route="/status.php",le="+Inf"}' % worker)
+    assert count == inf == before + 1
+    assert 'refx_worker_threads{worker="%s",state="busy"} 1' % worker in text
+    assert value('refx_process_resident_memory_bytes{worker="%s"}'
+                 % worker) > 1_000_000
+    assert "# TYPE refx_http_request_duration_seconds histogram" in text
+    # through nginx: only from loopback, which the test client is
+    r = requests.get(stack.url + "/metrics")
+    assert r.status_code == 200
+    assert r.headers["Content-Type"] == \
+        "text/plain; version=0.0.4; charset=utf-8"
