@@ -48,7 +48,7 @@ UNIT_SRC := $(sort $(wildcard tests/unit/*_test.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=build/$(BUILD)/tests/%)
 MIGRATIONS := $(sort $(wildcard migrations/*.sql))
 
-.PHONY: all clean test unit integration lint start stop run migrate deps check-config i18n-check
+.PHONY: all clean test unit integration lint start stop run migrate deps check-config i18n-check bench
 all: $(BINDIR)/refx-fcgi $(BINDIR)/refx-admin
 
 # The worker knows the newest migration it needs; regenerated when the list
@@ -96,6 +96,14 @@ test: deps
 	    npm ci --prefix tests/browser --no-audit --no-fund
 	REFX_BIN_DIR=$(CURDIR)/build/asan /usr/bin/python3 -m pytest -q \
 	    -p no:cacheprovider tests/integration
+
+# Benchmarks (issue 9): release build, private stack, wrk; BENCH_SCALE=1 for
+# the full data set.  Writes bench/results/latest.json.
+BENCH_SCALE ?= 0.1
+bench: deps
+	$(MAKE) BUILD=release all
+	REFX_BIN_DIR=$(CURDIR)/build/release /usr/bin/python3 bench/bench.py \
+	    --scale $(BENCH_SCALE)
 
 lint: i18n-check
 	@scripts/lint.sh

@@ -288,8 +288,9 @@ access_log(struct ctx *c)
 	log_json_str(&b, pattern);
 	dur = log_now_us() - c->start_us;
 	metrics_request(c->route, c->res->status, dur, c->db_us);
-	buf_printf(&b, ",\"status\":%d,\"dur_us\":%lld,\"db_us\":%lld",
-	    c->res->status, (long long)dur, (long long)c->db_us);
+	buf_printf(&b, ",\"status\":%d,\"dur_us\":%lld,\"db_us\":%lld,"
+	    "\"db_n\":%lld", c->res->status, (long long)dur, (long long)c->db_us,
+	    (long long)c->db_n);
 	buf_printf(&b, ",\"bytes\":%lld", (long long)c->res->bytes_sent);
 	if (c->user != NULL)
 		buf_printf(&b, ",\"user\":%lld", (long long)c->user->id);

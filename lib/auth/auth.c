@@ -424,6 +424,7 @@ auth_load_principal(struct ctx *c, int64_t id, bool include_disabled,
 	p->language = db_get(r, 0, 3);
 	p->timezone = db_get(r, 0, 4);
 	p->totp_enabled = db_get_bool(r, 0, 5);
+	p->enabled = db_get_bool(r, 0, 6);
 	p->roles = parse_roles(db_get(r, 0, 7));
 	*out = p;
 	return ERR_OK;
@@ -577,10 +578,7 @@ check_password(struct ctx *c, const char *login, const char *password,
 	if ((e = auth_load_principal(c, id, true, &p)) != ERR_OK)
 		return e;
 	/* system accounts own content; nobody signs in as one */
-	if ((e = db_query(c, &r, "SELECT enabled AND NOT system FROM users WHERE "
-	    "id = $1", "i", id)) != ERR_OK)
-		return e;
-	if (!db_get_bool(r, 0, 0)) {
+	if (!p->enabled) {
 		if ((e = auth_throttle_fail(c, "login", account, "user", id,
 		    "disabled")) != ERR_OK)
 			return e;
@@ -627,7 +625,9 @@ check_password(struct ctx *c, const char *login, const char *password,
 				return e;
 		}
 		*user_id = id;
-		return auth_throttle_reset(c, "login");
+		/* earlier failures from this subnet are forgiven; the check
+		   above saw whether there are any (no write when not) */
+		return delay > 0 ? auth_throttle_reset(c, "login") : ERR_OK;
 	}
 	if (basic) {
 		p->method = AUTHM_PASSWORD;

@@ -43,6 +43,7 @@ struct principal {
 	const char		*timezone;	/* or NULL */
 	unsigned		 roles;
 	bool			 totp_enabled;
+	bool			 enabled;	/* enabled, not a system account */
 	enum auth_method	 method;
 	int64_t			 session_id;
 	int64_t			 app_password_id;

@@ -41,6 +41,7 @@ struct ctx {
 	const char		*lang;		/* page language, once chosen */
 	int64_t			 start_us;	/* monotonic start time */
 	int64_t			 db_us;		/* time spent in PostgreSQL */
+	int64_t			 db_n;		/* statements sent */
 	void			*settings;	/* lib/settings cache (json_t) */
 	int64_t			 now_s;		/* request time, unix s (settings_now) */
 	const char		*client_addr;	/* resolved client address */

@@ -268,6 +268,7 @@ vquery(struct ctx *c, struct db_rows **out, int result_format, const char *sql,
 			    lens, fmts, result_format);
 	}
 	c->db_us += log_now_us() - t0;
+	c->db_n++;
 	rows = arena_alloc(c->arena, sizeof(*rows));
 	rows->res = r;
 	if (r != NULL)

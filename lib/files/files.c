@@ -16,10 +16,7 @@
 #include "settings/settings.h"
 
 /* Columns of a node, $viewer = the requesting account (favorites). */
-#define NODE_COLS "f.id, f.owner_id, coalesce(f.parent_id, 0), " \
-	"coalesce(f.blob_id, 0), f.size, f.mtime, " \
-	"extract(epoch FROM f.created_at)::bigint, f.is_dir, f.name, " \
-	"f.mimetype, f.etag, f.checksum"
+#define NODE_COLS FILES_NODE_COLS("f")
 #define NEW_ETAG "substr(md5(gen_random_uuid()::text), 1, 16)"
 
 static int64_t
@@ -28,22 +25,28 @@ viewer(const struct ctx *c)
 	return c->user ? c->user->id : 0;
 }
 
+void
+files_node_from(struct db_rows *r, int i, int col, struct file_node *n)
+{
+	memset(n, 0, sizeof(*n));
+	(void)db_get_int64(r, i, col, 1, INT64_MAX, &n->id);
+	(void)db_get_int64(r, i, col + 1, 1, INT64_MAX, &n->owner_id);
+	(void)db_get_int64(r, i, col + 2, 0, INT64_MAX, &n->parent_id);
+	(void)db_get_int64(r, i, col + 3, 0, INT64_MAX, &n->blob_id);
+	(void)db_get_int64(r, i, col + 4, 0, INT64_MAX, &n->size);
+	(void)db_get_int64(r, i, col + 5, INT64_MIN, INT64_MAX, &n->mtime);
+	(void)db_get_int64(r, i, col + 6, INT64_MIN, INT64_MAX, &n->created);
+	n->is_dir = db_get_bool(r, i, col + 7);
+	n->name = db_get(r, i, col + 8);
+	n->mimetype = db_get(r, i, col + 9);
+	n->etag = db_get(r, i, col + 10);
+	n->checksum = db_get(r, i, col + 11);
+}
+
 static void
 node_from(struct db_rows *r, int i, int favcol, struct file_node *n)
 {
-	memset(n, 0, sizeof(*n));
-	(void)db_get_int64(r, i, 0, 1, INT64_MAX, &n->id);
-	(void)db_get_int64(r, i, 1, 1, INT64_MAX, &n->owner_id);
-	(void)db_get_int64(r, i, 2, 0, INT64_MAX, &n->parent_id);
-	(void)db_get_int64(r, i, 3, 0, INT64_MAX, &n->blob_id);
-	(void)db_get_int64(r, i, 4, 0, INT64_MAX, &n->size);
-	(void)db_get_int64(r, i, 5, INT64_MIN, INT64_MAX, &n->mtime);
-	(void)db_get_int64(r, i, 6, INT64_MIN, INT64_MAX, &n->created);
-	n->is_dir = db_get_bool(r, i, 7);
-	n->name = db_get(r, i, 8);
-	n->mimetype = db_get(r, i, 9);
-	n->etag = db_get(r, i, 10);
-	n->checksum = db_get(r, i, 11);
+	files_node_from(r, i, 0, n);
 	if (favcol >= 0)
 		n->favorite = db_get_bool(r, i, favcol);
 }

@@ -55,6 +55,18 @@ struct file_node {
  * (message says why) for empty, ".", "..", "/", "\", control characters,
  * invalid UTF-8 or more than 255 bytes.  *out in the arena.
  */
+/*
+ * FILES_NODE_COLS(a) - the 12 columns of a node of table alias a, for
+ * queries that join files and fill the node with files_node_from (row i,
+ * first column col; favorite stays false).  Saves one query per row.
+ */
+#define FILES_NODE_COLS(a) a ".id, " a ".owner_id, coalesce(" a ".parent_id, " \
+	"0), coalesce(" a ".blob_id, 0), " a ".size, " a ".mtime, extract(epoch " \
+	"FROM " a ".created_at)::bigint, " a ".is_dir, " a ".name, " a \
+	".mimetype, " a ".etag, " a ".checksum"
+struct db_rows;
+void files_node_from(struct db_rows *r, int i, int col, struct file_node *n);
+
 int files_normalize_name(struct ctx *c, const char *name, const char **out);
 
 /* files_root - the account's root folder, created on first use. */

@@ -31,8 +31,10 @@
 	"s.attributes, s.file_target, s.hide_download, " \
 	"coalesce(s.download_limit, -1), s.download_count, ou.uid, " \
 	"ou.display_name, iu.uid, iu.display_name, coalesce(wu.uid, wg.gid), " \
-	"coalesce(wu.display_name, wg.display_name), file_path(s.file_id)"
-#define SHARE_FROM "FROM shares s JOIN users ou ON ou.id = s.owner_id JOIN " \
+	"coalesce(wu.display_name, wg.display_name), file_path(s.file_id), " \
+	FILES_NODE_COLS("sf")
+#define SHARE_FROM "FROM shares s JOIN files sf ON sf.id = s.file_id JOIN " \
+	"users ou ON ou.id = s.owner_id JOIN " \
 	"users iu ON iu.id = s.initiator_id LEFT JOIN users wu ON wu.id = " \
 	"s.share_with_user LEFT JOIN groups wg ON wg.id = s.share_with_group"
 
@@ -208,8 +210,10 @@ share_mounts(struct ctx *c, int64_t user_id, struct share_mount **out,
 	int		 e;
 
 	e = db_query(c, &r, "SELECT s.id, s.file_target, s.permissions, "
-	    "s.file_id, s.share_type FROM shares s WHERE " LIVE " AND "
-	    "s.owner_id <> $2 AND " RECEIVED_BY("$2") " AND NOT EXISTS (SELECT "
+	    "s.file_id, s.share_type, " FILES_NODE_COLS("sf") " FROM shares s "
+	    "JOIN files sf ON sf.id = s.file_id WHERE s.id IN ("
+	    SHARE_RECEIVED_IDS_SQL("$2") ") AND " LIVE " AND "
+	    "s.owner_id <> $2 AND NOT EXISTS (SELECT "
 	    "1 FROM files o WHERE o.owner_id = $2 AND o.parent_id = (SELECT id "
 	    "FROM files WHERE owner_id = $2 AND parent_id IS NULL) AND o.name = "
 	    "s.file_target) ORDER BY s.file_target, s.id", "ii",
@@ -220,7 +224,7 @@ share_mounts(struct ctx *c, int64_t user_id, struct share_mount **out,
 	    (size_t)(db_rows_n(r) + 1));
 	for (int i = 0; i < db_rows_n(r); i++) {
 		struct share_mount	*m;
-		int64_t			 fid, perms;
+		int64_t			 perms;
 		const char		*t = db_get(r, i, 1);
 
 		(void)db_get_int64(r, i, 2, 0, PERM_ALL, &perms);
@@ -230,12 +234,10 @@ share_mounts(struct ctx *c, int64_t user_id, struct share_mount **out,
 		}
 		m = &(*out)[k];
 		(void)db_get_int64(r, i, 0, 1, INT64_MAX, &m->share_id);
-		(void)db_get_int64(r, i, 3, 1, INT64_MAX, &fid);
 		m->target = t;
 		m->permissions = (int)perms;
 		m->type = db_get(r, i, 4)[0] - '0';
-		if ((e = files_get(c, fid, &m->node)) != ERR_OK)
-			return e;
+		files_node_from(r, i, 5, &m->node);
 		k++;
 	}
 	*n = k;
@@ -243,7 +245,7 @@ share_mounts(struct ctx *c, int64_t user_id, struct share_mount **out,
 }
 
 static int
-fill(struct ctx *c, struct db_rows *r, int i, struct share *s)
+fill(struct db_rows *r, int i, struct share *s)
 {
 	int64_t	 v;
 
@@ -276,7 +278,8 @@ fill(struct ctx *c, struct db_rows *r, int i, struct share *s)
 	s->with_uid = db_get(r, i, 23);
 	s->with_name = db_get(r, i, 24);
 	s->owner_path = db_get(r, i, 25);
-	return files_get(c, s->file_id, &s->node);
+	files_node_from(r, i, 26, &s->node);	/* LIVE: the file exists */
+	return ERR_OK;
 }
 
 int
@@ -292,7 +295,7 @@ share_get(struct ctx *c, int64_t id, struct share *out)
 	if (db_rows_n(r) != 1)
 		return err_set(c, ERR_NOTFOUND, "Wrong share ID, share does not "
 		    "exist", NULL);
-	return fill(c, r, 0, out);
+	return fill(r, 0, out);
 }
 
 static void
@@ -319,7 +322,7 @@ share_by_token(struct ctx *c, const char *token, struct share *out)
 		return e;
 	if (db_rows_n(r) != 1)
 		return err_set(c, ERR_NOTFOUND, NULL, "no live link");
-	return fill(c, r, 0, out);
+	return fill(r, 0, out);
 }
 
 int
@@ -331,8 +334,8 @@ share_list(struct ctx *c, int64_t initiator, int64_t file_id,
 
 	e = db_query(c, &r, "SELECT " SHARE_COLS " " SHARE_FROM " WHERE " LIVE
 	    " AND ($2 = 0 OR s.initiator_id = $2) AND ($3 = 0 OR s.file_id = $3) "
-	    "AND ($4 = 0 OR (" RECEIVED_BY("$4") " AND s.owner_id <> $4 AND "
-	    "s.initiator_id <> $4)) AND ($5 = 0 OR s.file_id IN (SELECT id FROM "
+	    "AND ($4 = 0 OR (s.id IN (" SHARE_RECEIVED_IDS_SQL("$4") ") AND "
+	    "s.owner_id <> $4 AND s.initiator_id <> $4)) AND ($5 = 0 OR s.file_id IN (SELECT id FROM "
 	    "files WHERE parent_id = $5)) ORDER BY s.id", "iiiii",
 	    settings_now(c), initiator, file_id, received_by, parent);
 	if (e != ERR_OK)
@@ -340,7 +343,7 @@ share_list(struct ctx *c, int64_t initiator, int64_t file_id,
 	*n = (size_t)db_rows_n(r);
 	*out = arena_alloc(c->arena, sizeof(**out) * (*n + 1));
 	for (size_t i = 0; i < *n; i++)
-		if ((e = fill(c, r, (int)i, &(*out)[i])) != ERR_OK)
+		if ((e = fill(r, (int)i, &(*out)[i])) != ERR_OK)
 			return e;
 	return ERR_OK;
 }

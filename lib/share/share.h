@@ -40,6 +40,20 @@ struct ctx;
 	"JOIN groups g ON g.id = m.group_id WHERE m.group_id = " \
 	"s.share_with_group AND m.user_id = " p " AND g.deleted_at IS NULL)))"
 
+/*
+ * SHARE_RECEIVED_IDS_SQL(p) - a subquery: the ids of the not-ended user
+ * and group shares account p receives (group membership now, groups not
+ * deleted).  Driven by the recipient indexes (shares_user, shares_group),
+ * so "what did I receive" costs what the account received, not the size
+ * of the shares table; combine with SHARE_LIVE_SQL on the outer row.
+ */
+#define SHARE_RECEIVED_IDS_SQL(p) "SELECT x.id FROM shares x WHERE " \
+	"x.share_type = 0 AND x.share_with_user = " p " AND x.ended_at IS " \
+	"NULL UNION ALL SELECT x.id FROM group_members m JOIN groups g ON " \
+	"g.id = m.group_id AND g.deleted_at IS NULL JOIN shares x ON " \
+	"x.share_type = 1 AND x.share_with_group = m.group_id AND x.ended_at " \
+	"IS NULL WHERE m.user_id = " p
+
 #define SHARE_USER	0
 #define SHARE_GROUP	1
 #define SHARE_LINK	3
@@ -74,6 +88,9 @@ struct share {
 	const char	*with_uid, *with_name;	/* user or group id and name */
 	const char	*owner_path;		/* node path below owner's root */
 	struct file_node node;
+	const char	*expiration_text;	/* "YYYY-MM-DD 23:59:59" in the
+						   caller's zone when a list
+						   filled it, else NULL */
 };
 
 struct share_policy {
