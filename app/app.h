@@ -141,6 +141,8 @@ int h_mail_list(struct ctx *c);
 int h_portal_inbox(struct ctx *c);
 int h_dashboard(struct ctx *c);
 int h_dashboard_settings(struct ctx *c);
+int h_dashboard_clinics(struct ctx *c);
+int h_dashboard_clinic(struct ctx *c);
 int h_dashboard_testmail(struct ctx *c);
 int h_dashboard_settings_save(struct ctx *c);
 int h_dashboard_consent_record(struct ctx *c);

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "account/account.h"
 #include "audit/audit.h"
 #include "auth/auth.h"
 #include "core/arena.h"
@@ -179,6 +180,97 @@ h_dashboard_patients(struct ctx *c)
 		return e;
 	return web_render(c, 200, "dashboard_patients.html", "Patients",
 	    json_pack("{s:O,s:o}", "patients", list, "q", jx_str(q)));
+}
+
+/*
+ * GET /dashboard/clinics - the referrer clinics with their counts: members,
+ * report versions shared now, unread among them, the members' last login
+ * and last report read.  No patient data.
+ */
+int
+h_dashboard_clinics(struct ctx *c)
+{
+	struct db_rows	*r;
+	json_t		*list;
+	int		 e;
+
+	if ((e = db_query(c, &r, "SELECT json_build_object('gid', g.gid, "
+	    "'name', coalesce(g.clinic_name, g.display_name), 'bsnr', "
+	    "coalesce(g.bsnr, ''), 'members', (SELECT count(*) FROM "
+	    "group_members m JOIN users u ON u.id = m.user_id WHERE m.group_id "
+	    "= g.id AND u.deleted_at IS NULL), 'shared', (SELECT count(*) FROM "
+	    "shares s WHERE s.share_with_group = g.id AND s.ended_at IS NULL AND "
+	    "s.report_version_id IS NOT NULL), 'last_login', coalesce((SELECT "
+	    "to_char(max(u.last_login_at) AT TIME ZONE $1, 'YYYY-MM-DD HH24:MI') "
+	    "FROM group_members m JOIN users u ON u.id = m.user_id WHERE "
+	    "m.group_id = g.id), ''), 'last_read', coalesce((SELECT "
+	    "to_char(max(x.first_at) AT TIME ZONE $1, 'YYYY-MM-DD HH24:MI') FROM "
+	    "group_members m JOIN read_receipts x ON x.user_id = m.user_id "
+	    "WHERE m.group_id = g.id), ''))::text FROM groups g WHERE g.kind = "
+	    "'referrer' AND g.deleted_at IS NULL ORDER BY lower(coalesce("
+	    "g.clinic_name, g.display_name)) LIMIT 1000", "s",
+	    c->conf->timezone)) != ERR_OK || (e = rows_json(c, r, &list)) !=
+	    ERR_OK)
+		return e;
+	return web_render(c, 200, "dashboard_clinics.html", "Referrer clinics",
+	    json_pack("{s:o}", "clinics", list));
+}
+
+/*
+ * GET /dashboard/clinics/{gid} - one clinic: its metadata, members with
+ * their last login, and the latest 100 report versions shared with it
+ * (order number, version, status, shared since, read by the clinic).
+ * Report ids and order numbers only; the patient is one click further,
+ * on the audited patient page.
+ */
+int
+h_dashboard_clinic(struct ctx *c)
+{
+	struct account_group	 g;
+	struct db_rows		*r;
+	json_t			*members, *reports;
+	int			 e;
+
+	if (account_group_get(c, http_param(c, "gid"), &g) != ERR_OK ||
+	    !g.referrer) {
+		err_clear(c);
+		return err_set(c, ERR_NOTFOUND, "Clinic not found", NULL);
+	}
+	if ((e = db_query(c, &r, "SELECT json_build_object('uid', u.uid, "
+	    "'name', u.display_name, 'email', coalesce(u.email, ''), 'enabled', "
+	    "u.enabled, 'lead', EXISTS (SELECT 1 FROM group_subadmins a WHERE "
+	    "a.group_id = m.group_id AND a.user_id = u.id), 'last_login', "
+	    "coalesce(to_char(u.last_login_at AT TIME ZONE $2, 'YYYY-MM-DD "
+	    "HH24:MI'), ''))::text FROM group_members m JOIN users u ON u.id = "
+	    "m.user_id WHERE m.group_id = $1 AND u.deleted_at IS NULL ORDER BY "
+	    "lower(u.display_name)", "is", g.id, c->conf->timezone)) != ERR_OK ||
+	    (e = rows_json(c, r, &members)) != ERR_OK)
+		return e;
+	if ((e = db_query(c, &r, "SELECT json_build_object('report', v.report_id, "
+	    "'patient', rp.patient_id, 'order_number', o.order_number, "
+	    "'version', v.version, 'status', v.status, 'since', to_char("
+	    "s.created_at AT TIME ZONE $2, 'YYYY-MM-DD'), 'basis', s.basis, "
+	    "'read', EXISTS (SELECT 1 FROM read_receipts x JOIN group_members m "
+	    "ON m.user_id = x.user_id AND m.group_id = $1 WHERE "
+	    "x.report_version_id = v.id))::text FROM shares s JOIN "
+	    "report_versions v ON v.id = s.report_version_id JOIN reports rp ON "
+	    "rp.id = v.report_id JOIN orders o ON o.id = rp.order_id JOIN "
+	    "patients p ON p.id = rp.patient_id WHERE s.share_with_group = $1 "
+	    "AND s.ended_at IS NULL AND " REPORT_PATIENT_VISIBLE_SQL("p.", "$3")
+	    " ORDER BY s.id DESC LIMIT 100", "isB", g.id, c->conf->timezone,
+	    (c->user->roles & ROLE_MANAGER) != 0)) != ERR_OK ||
+	    (e = rows_json(c, r, &reports)) != ERR_OK)
+		return e;
+	jx_own(c->arena, members);
+	jx_own(c->arena, reports);
+	web_blank(members, false);
+	web_blank(reports, false);
+	return web_render(c, 200, "dashboard_clinic.html", "Referrer clinic",
+	    json_pack("{s:{s:s,s:s,s:s,s:s,s:s},s:O,s:O}", "clinic", "gid",
+	    g.gid, "name", g.clinic_name ? g.clinic_name : g.display_name,
+	    "bsnr", g.bsnr ? g.bsnr : "", "address", g.address ? g.address : "",
+	    "notification_email", g.notification_email ? g.notification_email :
+	    "", "members", members, "reports", reports));
 }
 
 /* GET /dashboard/patients/{id} */

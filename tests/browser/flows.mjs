@@ -169,6 +169,9 @@ try {
   out.chart = await m.locator('.chart svg rect').count();
   out.chart_html = (await m.content()).slice(0, 1500);
   await shot(m, 'dashboard');
+  await Promise.all([m.waitForNavigation(), m.click('nav.main a[href="/dashboard/clinics"]')]);
+  out.clinics_listed = await m.locator('#clinics tbody tr').count();
+  await shot(m, 'dashboard-clinics');
   await m.goto(`${cfg.url}/dashboard/patients`);
   await m.fill('#q', cfg.search);
   await Promise.all([m.waitForNavigation(), m.click('form[role=search] button')]);

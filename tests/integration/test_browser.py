@@ -95,7 +95,7 @@ def test_portal_and_dashboard_in_chromium(stack, accounts):
         "portal-inbox", "portal-report", "portal-clinic", "portal-inbox-en",
         "login",
         "dashboard-upload", "dashboard-patient-staff", "dashboard",
-        "dashboard-patient", "access-export", "dashboard-audit",
+        "dashboard-clinics", "dashboard-patient", "access-export", "dashboard-audit",
         "erasure-confirmation"]
     assert o["a11y"] == []
     assert o["login_tab_order"] == ["user", "password", "BUTTON"]
@@ -113,6 +113,9 @@ def test_portal_and_dashboard_in_chromium(stack, accounts):
     assert stack.psql("SELECT count(*) FROM patients WHERE "
                       "practice_patient_id = '%sX'" % upload["ppid"]) == "0"
     assert o["manager_landing"] == "/dashboard"
+    assert o["clinics_listed"] == int(stack.psql(
+        "SELECT count(*) FROM groups WHERE kind = 'referrer' AND deleted_at "
+        "IS NULL"))
     assert o["chart"] == 16, o["chart_html"]  # 8 weeks x 2 bars
     assert o["search_url"] == "/dashboard/patients"   # no name in the URL
     assert o["withdraw_page"] == \

@@ -238,3 +238,41 @@ def test_instance_name_logo_text_and_test_mail(stack, accounts, mailbox):
         "requesttoken": hidden(page.text, "requesttoken")})
     assert r.status_code == 400
     assert "Ihr Konto hat keine E-Mail-Adresse." in r.text
+
+
+def test_clinics_list_and_clinic_page(stack, accounts):
+    staff = User(stack, accounts, "dcs", roles=["staff"])
+    gid = accounts.clinic("dcl", email=True)
+    lead = User(stack, accounts, "dcll", groups=[gid])
+    accounts.admin("group", "subadmin", gid, lead.uid)
+    other = User(stack, accounts, "dclm", groups=[gid])
+    (r1, _), (r2, _) = ingest(staff, Patient(), gid), ingest(staff, Patient(),
+                                                            gid)
+    rep1, rep2 = r1.json()["ocs"]["data"], r2.json()["ocs"]["data"]
+    assert other.api("POST", "/reports/%s/read" % rep1["id"]).status_code \
+        == 200
+    b = web(accounts, staff)
+    page = b.get(stack.url + "/dashboard/clinics")
+    assert page.status_code == 200
+    row = re.search(r'<tr data-clinic="%s">(.*?)</tr>' % gid, page.text,
+                    re.S).group(1)
+    cells = re.findall(r"<td>(.*?)</td>", row)
+    assert cells[1:4] == ["123456789", "2", "2"]
+    assert cells[5] != ""                   # a report was read
+    page = b.get(stack.url + "/dashboard/clinics/" + gid)
+    assert page.status_code == 200
+    assert sorted(re.findall(r'data-member="([^"]+)"', page.text)) == \
+        sorted([lead.uid, other.uid])
+    assert "Praxisleitung" in re.search(
+        r'<tr data-member="%s">.*?</tr>' % lead.uid, page.text).group(0)
+    rows = re.findall(r'<tr data-report="(\d+)">(.*?)</tr>', page.text)
+    assert [int(x) for x, _ in rows] == [int(rep2["id"]), int(rep1["id"])]
+    read = {int(x): "<td>ja</td>" in body for x, body in rows}
+    assert read == {int(rep1["id"]): True, int(rep2["id"]): False}
+    # no patient names on these pages
+    for rep in (rep1, rep2):
+        assert rep["patient"]["family_name"] not in page.text
+    assert b.get(stack.url + "/dashboard/clinics/nope").status_code == 404
+    lb = accounts.browser()
+    accounts.web_login(lb, lead.uid, lead.pw)
+    assert lb.get(stack.url + "/dashboard/clinics").status_code == 403
