@@ -288,6 +288,8 @@ class Bench:
 
     # ------------------------------------------------------------- main
     def growth_points(self, final):
+        if self.a.only:
+            return [final]
         pts = [p for p in (1000, 10000, 100000) if p < final]
         return pts + [final]
 
@@ -327,6 +329,9 @@ class Bench:
                            "reports": round(t_gen, 1),
                            "audit_events": round(t_audit, 1)}
         print("data: %s" % json.dumps(data), flush=True)
+        if a.only:
+            keep = set(a.only.split(",")) | {"nginx-ping", "nginx-static-5m"}
+            scen = {k: v for k, v in scen.items() if k in keep}
         res = {}
         for name, sc in scen.items():
             res[name] = self.run_one(sc, a.runs, a.duration)
@@ -339,7 +344,7 @@ class Bench:
             res[name]["ratio"] = (res[name]["rps"] / res[base]["rps"]
                                   if base else 1.0)
             res[name]["ratio_to"] = base
-        rss = self.big_transfer()
+        rss = self.big_transfer() if not a.only else None
         return {"scale": a.scale, "data": data, "growth": growth,
                 "scenarios": res, "rss": rss}
 
@@ -435,6 +440,8 @@ def print_table(r):
                                  g["referrer-inbox"]["p50_ms"],
                                  g["propfind"]["p50_ms"]))
     t = r["rss"]
+    if t is None:
+        return
     print("large transfer: %d MiB up %.1f s, down %.1f s; worker RSS during "
           "it %.1f MiB (peak of the whole run %.1f MiB)" % (
               t["bytes"] // MIB, t["upload_s"], t["download_s"],
@@ -453,6 +460,8 @@ def main():
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--connections", type=int, default=32)
     ap.add_argument("--threads", type=int, default=2, help="wrk threads")
+    ap.add_argument("--only", help="comma-separated scenarios (profiling; "
+                    "no growth points, no large transfer, no budgets)")
     ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results",
                                                   "latest.json"))
     a = ap.parse_args()
@@ -465,7 +474,7 @@ def main():
         r = Bench(a, stack).run()
     finally:
         stack.destroy()
-    r["budgets"] = budgets(r)
+    r["budgets"] = budgets(r) if not a.only else []
     r["machine"] = {"cpus": os.cpu_count(), "kernel": platform.release(),
                     "date": time.strftime("%Y-%m-%d %H:%M UTC",
                                           time.gmtime())}

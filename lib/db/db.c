@@ -4,6 +4,7 @@
 
 #include <libpq-fe.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,14 +17,75 @@
 
 #define DB_MAX_PARAMS	64
 
+/*
+ * Prepared statements, per connection: every SQL text reaches db_query_
+ * as a string literal (the macros insist), so its address names it for
+ * the life of the process.  The first execution prepares it (PQprepare,
+ * the slot number is its name), later ones only bind and execute, which
+ * saves parsing and, once PostgreSQL settles on a generic plan, planning.
+ * A new connection starts with an empty table.
+ */
+#define STMT_SLOTS	2048		/* power of two */
+#define STMT_MAX	1536		/* then unnamed statements */
+
 struct db {
-	PGconn	*conn;
-	char	*conninfo;
-	char	*password;
-	char	 options[64];
-	bool	 schema_ok;
-	bool	 in_tx;
+	PGconn		*conn;
+	char		*conninfo;
+	char		*password;
+	char		 options[64];
+	bool		 schema_ok;
+	bool		 in_tx;
+	const char	*stmt[STMT_SLOTS];	/* SQL literal per slot */
+	unsigned	 nstmt;
 };
+
+static void
+forget_statements(struct db *db)
+{
+	memset(db->stmt, 0, sizeof(db->stmt));
+	db->nstmt = 0;
+}
+
+/*
+ * Run sql with the bound values as a prepared statement of this
+ * connection (preparing it on first use), or unnamed when the table is
+ * full or preparing fails.  Returns the result (NULL when out of memory).
+ */
+static PGresult *
+exec_stmt(struct db *db, const char *sql, int n, const char *const *vals,
+    const int *lens, const int *fmts, int result_format)
+{
+	uintptr_t	 h = (uintptr_t)sql;
+	unsigned	 i;
+	char		 name[16];
+
+	h ^= h >> 17;
+	h *= 0x9E3779B97F4A7C15ull;
+	i = (unsigned)(h >> 20) & (STMT_SLOTS - 1);
+	while (db->stmt[i] != NULL && db->stmt[i] != sql)
+		i = (i + 1) & (STMT_SLOTS - 1);
+	snprintf(name, sizeof(name), "r%u", i);
+	if (db->stmt[i] == NULL) {
+		PGresult	*p;
+
+		if (db->nstmt >= STMT_MAX)
+			return PQexecParams(db->conn, sql, n, NULL, vals, lens,
+			    fmts, result_format);
+		p = PQprepare(db->conn, name, sql, n, NULL);
+		if (p == NULL || PQresultStatus(p) != PGRES_COMMAND_OK) {
+			/* e.g. inside a failed transaction: the plain path
+			   reports the same error the caller expects */
+			PQclear(p);
+			return PQexecParams(db->conn, sql, n, NULL, vals, lens,
+			    fmts, result_format);
+		}
+		PQclear(p);
+		db->stmt[i] = sql;
+		db->nstmt++;
+	}
+	return PQexecPrepared(db->conn, name, n, vals, lens, fmts,
+	    result_format);
+}
 
 struct db_rows {
 	PGresult	*res;
@@ -103,6 +165,7 @@ db_ensure(struct ctx *c)
 	}
 	db->schema_ok = false;
 	db->in_tx = false;
+	forget_statements(db);
 	db->conn = connect_db(db);
 	if (db->conn == NULL || PQstatus(db->conn) != CONNECTION_OK) {
 		char	 msg[256];
@@ -251,8 +314,7 @@ vquery(struct ctx *c, struct db_rows **out, int result_format, const char *sql,
 		}
 	}
 	t0 = log_now_us();
-	r = PQexecParams(c->db->conn, sql, (int)n, NULL, vals, lens, fmts,
-	    result_format);
+	r = exec_stmt(c->db, sql, (int)n, vals, lens, fmts, result_format);
 	if (PQstatus(c->db->conn) == CONNECTION_BAD && !c->db->in_tx) {
 		/*
 		 * The server closed an idle connection (restart, terminated
@@ -263,9 +325,10 @@ vquery(struct ctx *c, struct db_rows **out, int result_format, const char *sql,
 		r = NULL;
 		PQreset(c->db->conn);
 		c->db->schema_ok = false;
+		forget_statements(c->db);
 		if (PQstatus(c->db->conn) == CONNECTION_OK)
-			r = PQexecParams(c->db->conn, sql, (int)n, NULL, vals,
-			    lens, fmts, result_format);
+			r = exec_stmt(c->db, sql, (int)n, vals, lens, fmts,
+			    result_format);
 	}
 	c->db_us += log_now_us() - t0;
 	c->db_n++;
