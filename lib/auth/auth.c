@@ -399,34 +399,45 @@ auth_throttle_reset(struct ctx *c, const char *action)
 
 /* ---------------------------------------------------------------- accounts */
 
+/* The principal's 8 columns of users u (roles aggregated). */
+#define PRINCIPAL_COLS "u.uid, u.display_name, u.email, u.language, " \
+	"u.timezone, u.totp_enabled, u.enabled AND NOT u.system, coalesce((" \
+	"SELECT string_agg(role, ',') FROM user_roles WHERE user_id = u.id), " \
+	"'')"
+
+/* A principal (arena) from PRINCIPAL_COLS at column col of row i. */
+static struct principal *
+principal_from(struct ctx *c, struct db_rows *r, int i, int col, int64_t id)
+{
+	struct principal	*p = arena_alloc(c->arena, sizeof(*p));
+
+	memset(p, 0, sizeof(*p));
+	p->id = id;
+	p->uid = db_get(r, i, col);
+	p->display_name = db_get(r, i, col + 1);
+	p->email = db_get(r, i, col + 2);
+	p->language = db_get(r, i, col + 3);
+	p->timezone = db_get(r, i, col + 4);
+	p->totp_enabled = db_get_bool(r, i, col + 5);
+	p->enabled = db_get_bool(r, i, col + 6);
+	p->roles = parse_roles(db_get(r, i, col + 7));
+	return p;
+}
+
 int
 auth_load_principal(struct ctx *c, int64_t id, bool include_disabled,
     struct principal **out)
 {
 	struct db_rows		*r;
-	struct principal	*p;
 	int			 e;
 
-	e = db_query(c, &r, "SELECT u.uid, u.display_name, u.email, u.language, "
-	    "u.timezone, u.totp_enabled, u.enabled AND NOT u.system, coalesce(("
-	    "SELECT string_agg(role, ',') FROM user_roles WHERE user_id = u.id), "
-	    "'') "
-	    "FROM users u WHERE u.id = $1 AND u.deleted_at IS NULL", "i", id);
+	e = db_query(c, &r, "SELECT " PRINCIPAL_COLS " FROM users u WHERE u.id = "
+	    "$1 AND u.deleted_at IS NULL", "i", id);
 	if (e != ERR_OK)
 		return e;
 	if (db_rows_n(r) != 1 || (!include_disabled && !db_get_bool(r, 0, 6)))
 		return err_set(c, ERR_NOTFOUND, NULL, "account %lld", (long long)id);
-	p = arena_alloc(c->arena, sizeof(*p));
-	p->id = id;
-	p->uid = db_get(r, 0, 0);
-	p->display_name = db_get(r, 0, 1);
-	p->email = db_get(r, 0, 2);
-	p->language = db_get(r, 0, 3);
-	p->timezone = db_get(r, 0, 4);
-	p->totp_enabled = db_get_bool(r, 0, 5);
-	p->enabled = db_get_bool(r, 0, 6);
-	p->roles = parse_roles(db_get(r, 0, 7));
-	*out = p;
+	*out = principal_from(c, r, 0, 0, id);
 	return ERR_OK;
 }
 
@@ -512,30 +523,44 @@ looks_like_app_password(const char *s)
 	return true;
 }
 
-/* App password of user_id? *id of the app password, 0 if not one. */
+/*
+ * Basic credentials that look like an app password: the account by login
+ * name or unique e-mail (as auth_find_login), the live app password by its
+ * keyed hash, and the principal, in one statement.  On a match *id,
+ * *ap_id, *touch (last use over a minute ago) and *p (arena) are set;
+ * otherwise *p stays NULL and the caller takes the ordinary path.
+ */
 static int
-app_password_match(struct ctx *c, int64_t user_id, const char *secret,
-    int64_t *id, bool *touch)
+app_password_login(struct ctx *c, const char *login, const char *secret,
+    int64_t *id, int64_t *ap_id, bool *touch, struct principal **p)
 {
 	unsigned char	 h[32];
 	struct db_rows	*r;
 	int		 e;
 
-	*id = 0;
+	*p = NULL;
+	*ap_id = 0;
 	*touch = false;
 	if (!looks_like_app_password(secret))
 		return ERR_OK;
 	auth_keyed_hash(c, "refx app-password v1", secret, strlen(secret), h);
-	e = db_query(c, &r, "SELECT id, last_used_at IS NULL OR last_used_at < "
-	    "to_timestamp($3) - interval '60 seconds' FROM app_passwords "
-	    "WHERE token_hmac = $1 AND user_id = $2 AND revoked_at IS NULL",
-	    "bii", h, sizeof(h), user_id, settings_now(c));
+	e = db_query(c, &r, "WITH l AS (SELECT id FROM users WHERE deleted_at IS "
+	    "NULL AND NOT system AND lower(uid) = lower($1) UNION ALL SELECT "
+	    "min(id) FROM users WHERE deleted_at IS NULL AND NOT system AND "
+	    "lower(email) = lower($1) HAVING count(*) = 1 LIMIT 1) SELECT u.id, "
+	    "a.id, a.last_used_at IS NULL OR a.last_used_at < to_timestamp($3) - "
+	    "interval '60 seconds', " PRINCIPAL_COLS " FROM l JOIN users u ON "
+	    "u.id = l.id JOIN app_passwords a ON a.user_id = u.id AND "
+	    "a.token_hmac = $2 AND a.revoked_at IS NULL", "sbi", login, h,
+	    sizeof(h), settings_now(c));
 	if (e != ERR_OK)
 		return e;
-	if (db_rows_n(r) == 1) {
-		(void)db_get_int64(r, 0, 0, 1, INT64_MAX, id);
-		*touch = db_get_bool(r, 0, 1);
-	}
+	if (db_rows_n(r) != 1)
+		return ERR_OK;
+	(void)db_get_int64(r, 0, 0, 1, INT64_MAX, id);
+	(void)db_get_int64(r, 0, 1, 1, INT64_MAX, ap_id);
+	*touch = db_get_bool(r, 0, 2);
+	*p = principal_from(c, r, 0, 3, *id);
 	return ERR_OK;
 }
 
@@ -553,16 +578,19 @@ check_password(struct ctx *c, const char *login, const char *password,
 
 	if ((e = auth_throttle_check(c, "login", account, &delay)) != ERR_OK)
 		return e;
-	if ((e = auth_find_login(c, login, &id)) != ERR_OK) {
+	/* an app password (the clients' case): login, token and principal
+	   in one statement */
+	p = NULL;
+	if (basic && (e = app_password_login(c, login, password, &id, &ap_id,
+	    &touch, &p)) != ERR_OK)
+		return e;
+	if (p == NULL && (e = auth_find_login(c, login, &id)) != ERR_OK) {
 		err_clear(c);
 		if ((e = auth_throttle_fail(c, "login", account, NULL, 0,
 		    "unknown_user")) != ERR_OK)
 			return e;
 		return err_set(c, ERR_UNAUTH, "Unauthorised", NULL);
 	}
-	if (basic && (e = app_password_match(c, id, password, &ap_id,
-	    &touch)) != ERR_OK)
-		return e;
 	if (ap_id == 0) {
 		if ((e = db_query(c, &r, "SELECT password_hash FROM users "
 		    "WHERE id = $1", "i", id)) != ERR_OK)
@@ -575,7 +603,7 @@ check_password(struct ctx *c, const char *login, const char *password,
 			return err_set(c, ERR_UNAUTH, "Unauthorised", NULL);
 		}
 	}
-	if ((e = auth_load_principal(c, id, true, &p)) != ERR_OK)
+	if (p == NULL && (e = auth_load_principal(c, id, true, &p)) != ERR_OK)
 		return e;
 	/* system accounts own content; nobody signs in as one */
 	if (!p->enabled) {
@@ -798,22 +826,31 @@ auth_session_lookup(struct ctx *c)
 	    (e = settings_int(c, "session.absolute_timeout_s", &absolute)) !=
 	    ERR_OK)
 		return e;
-	e = db_query(c, &r, "UPDATE sessions SET last_seen_at = to_timestamp($2) "
-	    "WHERE token_hash = $1 AND ended_at IS NULL AND last_seen_at > "
-	    "to_timestamp($2) - make_interval(secs => $3) AND created_at > "
-	    "to_timestamp($2) - make_interval(secs => $4) RETURNING id, "
-	    "user_id, csrf_token, state", "biii", h, sizeof(h), settings_now(c),
-	    idle, absolute);
+	/*
+	 * The session and its account in one statement; last_seen_at is
+	 * written at most once a minute (so a busy page does not commit a
+	 * write per request; the idle timeout is exact to that minute).
+	 */
+	e = db_query(c, &r, "SELECT s.id, s.user_id, s.csrf_token, s.state, "
+	    "s.last_seen_at < to_timestamp($2) - interval '60 seconds', "
+	    PRINCIPAL_COLS " FROM sessions s JOIN users u ON u.id = s.user_id "
+	    "AND u.deleted_at IS NULL WHERE s.token_hash = $1 AND s.ended_at IS "
+	    "NULL AND s.last_seen_at > to_timestamp($2) - make_interval(secs => "
+	    "$3) AND s.created_at > to_timestamp($2) - make_interval(secs => "
+	    "$4)", "biii", h, sizeof(h), settings_now(c), idle, absolute);
 	if (e != ERR_OK)
 		return e;
 	if (db_rows_n(r) != 1)
 		return ERR_NOTFOUND;
 	(void)db_get_int64(r, 0, 0, 1, INT64_MAX, &sid);
 	(void)db_get_int64(r, 0, 1, 1, INT64_MAX, &uid);
-	if (auth_load_principal(c, uid, false, &p) != ERR_OK) {
-		err_clear(c);
+	p = principal_from(c, r, 0, 5, uid);
+	if (!p->enabled)
 		return ERR_NOTFOUND;
-	}
+	if (db_get_bool(r, 0, 4) && (e = db_exec(c, "UPDATE sessions SET "
+	    "last_seen_at = to_timestamp($2) WHERE id = $1", "ii", sid,
+	    settings_now(c))) != ERR_OK)
+		return e;
 	p->method = AUTHM_SESSION;
 	p->session_id = sid;
 	p->csrf_token = db_get(r, 0, 2);
