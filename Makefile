@@ -32,8 +32,15 @@ LDFLAGS_MODE := -fsanitize=address,undefined
 else ifeq ($(BUILD),debug)
 CFLAGS_MODE := -O0 -g
 LDFLAGS_MODE :=
+else ifeq ($(BUILD),fuzz)
+# libFuzzer targets (tests/fuzz): clang with coverage, ASan and UBSan.
+CC := clang-14
+CFLAGS_MODE := -O1 -g -fno-omit-frame-pointer \
+	   -fsanitize=fuzzer-no-link,address,undefined \
+	   -fno-sanitize-recover=undefined
+LDFLAGS_MODE := -fsanitize=fuzzer,address,undefined
 else
-$(error BUILD must be debug, release or asan)
+$(error BUILD must be debug, release, asan or fuzz)
 endif
 
 CFLAGS	+= $(CFLAGS_COMMON) $(CFLAGS_MODE)
@@ -48,7 +55,7 @@ UNIT_SRC := $(sort $(wildcard tests/unit/*_test.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=build/$(BUILD)/tests/%)
 MIGRATIONS := $(sort $(wildcard migrations/*.sql))
 
-.PHONY: all clean test unit integration lint start stop run migrate deps check-config i18n-check bench
+.PHONY: all clean test unit integration lint start stop run migrate deps check-config i18n-check bench fuzz fuzz-bins fuzz-replay
 all: $(BINDIR)/refx-fcgi $(BINDIR)/refx-admin
 
 # The worker knows the newest migration it needs; regenerated when the list
@@ -81,6 +88,44 @@ build/$(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJ) $(APP_OBJ)
 	@$(CC) $(CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(LIB_OBJ) $(APP_OBJ) \
 	    $(LDLIBS) $(shell pkg-config --libs cmocka)
 
+# libFuzzer targets: one per parser of untrusted bytes (tests/fuzz/*.c),
+# seeds in tests/fuzz/corpus/<target>/ (committed).  `make fuzz` runs each
+# for FUZZ_SECONDS, new inputs go to build/fuzz/corpus/<target>/, crashes
+# to build/fuzz/crash-*; `make fuzz-replay` (part of make test) runs every
+# seed once.
+FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/bin/%)
+FUZZ_SECONDS ?= 60
+
+build/fuzz/bin/%: tests/fuzz/%.c tests/fuzz/fuzz.h $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	@echo "LD $@"
+	@$(CC) $(CFLAGS) -Itests/fuzz $(LDFLAGS) -o $@ $< $(LIB_OBJ) $(LDLIBS)
+
+fuzz-bins: $(FUZZ_BIN)
+
+fuzz-replay:
+	@$(MAKE) --no-print-directory BUILD=fuzz fuzz-bins
+	@rc=0; for t in $(FUZZ_SRC:tests/fuzz/%.c=%); do \
+	    build/fuzz/bin/$$t -runs=0 tests/fuzz/corpus/$$t \
+	        >build/fuzz/$$t.replay.log 2>&1 || { rc=1; \
+	        echo "fuzz-replay: $$t FAILED"; tail -30 build/fuzz/$$t.replay.log; }; \
+	    echo "fuzz-replay: $$t $$(grep -o 'Done [0-9]* runs' \
+	        build/fuzz/$$t.replay.log)"; done; exit $$rc
+
+fuzz:
+	@$(MAKE) --no-print-directory BUILD=fuzz fuzz-bins
+	@for t in $(FUZZ_SRC:tests/fuzz/%.c=%); do \
+	    mkdir -p build/fuzz/corpus/$$t; \
+	    echo "fuzz: $$t for $(FUZZ_SECONDS) s"; \
+	    build/fuzz/bin/$$t -max_total_time=$(FUZZ_SECONDS) \
+	        -artifact_prefix=build/fuzz/crash-$$t- -print_final_stats=1 \
+	        build/fuzz/corpus/$$t tests/fuzz/corpus/$$t \
+	        >build/fuzz/$$t.log 2>&1 || { echo "fuzz: $$t found a crash"; \
+	        tail -40 build/fuzz/$$t.log; exit 1; }; \
+	    grep -E '^stat::number_of_executed_units|^#[0-9]+.*DONE' \
+	        build/fuzz/$$t.log | tail -2; done
+
 deps:
 	@scripts/deps.sh
 
@@ -91,6 +136,7 @@ unit: $(UNIT_BIN)
 # The whole suite, as CI runs it: deps, asan build, unit, integration.
 test: deps
 	$(MAKE) BUILD=asan all unit
+	$(MAKE) fuzz-replay
 	@[ -d tests/browser/node_modules/playwright-core ] && \
 	    [ -d tests/browser/node_modules/axe-core ] || \
 	    npm ci --prefix tests/browser --no-audit --no-fund

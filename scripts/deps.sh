@@ -16,7 +16,7 @@ PACKAGES=(
     libcmocka-dev libcurl4-openssl-dev libqrencode-dev uuid-dev libinih-dev
     python3-pytest python3-requests curl ca-certificates libutf8proc-dev
     litmus nextcloud-desktop-cmd rclone python3-aiosmtpd
-    chromium nodejs wrk
+    chromium nodejs wrk clang-14 libclang-rt-14-dev
 )
 
 for extra in "$@"; do
