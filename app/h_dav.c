@@ -970,42 +970,6 @@ proppatch(struct ctx *c, const struct davapp_target *t)
 
 /* ---------------------------------------------------------------- GET/HEAD */
 
-/* One "bytes=a-b" range (RFC 9110 §14.1.2); false: ignore the header. */
-static bool
-parse_range(const char *h, int64_t size, int64_t *from, int64_t *to,
-    bool *unsatisfiable)
-{
-	struct cur	 cu;
-	uint64_t	 a = 0, b = 0;
-	bool		 has_a, has_b;
-
-	*unsatisfiable = false;
-	if (h == NULL || strncmp(h, "bytes=", 6) != 0 || strchr(h, ','))
-		return false;
-	cu = cur_init(sv_from(h + 6));
-	has_a = cur_u64(&cu, 0, INT64_MAX, &a);
-	if (!cur_skip(&cu, '-'))
-		return false;
-	has_b = cur_u64(&cu, 0, INT64_MAX, &b);
-	if (!cur_eof(&cu) || (!has_a && !has_b))
-		return false;
-	if (!has_a) {		/* suffix: the last b bytes */
-		if (b == 0) {
-			*unsatisfiable = true;
-			return true;
-		}
-		*from = (int64_t)b >= size ? 0 : size - (int64_t)b;
-		*to = size - 1;
-	} else {
-		if (has_b && b < a)
-			return false;
-		*from = (int64_t)a;
-		*to = has_b && (int64_t)b < size ? (int64_t)b : size - 1;
-	}
-	if (*from >= size)
-		*unsatisfiable = true;
-	return true;
-}
 
 static bool
 etag_listed(struct ctx *c, const char *header, const char *etag)
@@ -1064,7 +1028,7 @@ get(struct ctx *c, const struct davapp_target *t, bool head)
 		(void)http_res_header(c, "OC-Checksum", sv_dup(c->arena, first));
 	}
 	to = n.size - 1;
-	ranged = parse_range(http_header(c, "Range"), n.size, &from, &to,
+	ranged = http_parse_range(http_header(c, "Range"), n.size, &from, &to,
 	    &unsat);
 	if (ranged && unsat) {
 		(void)http_res_header_keep(c, "Content-Range", arena_printf(c->arena,

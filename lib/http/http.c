@@ -732,3 +732,39 @@ http_res_reset(struct ctx *c)
 	s->nhdr = j;
 	buf_init(&s->body, c->arena, LIM_RESPONSE_BUFFER_BYTES);
 }
+
+bool
+http_parse_range(const char *h, int64_t size, int64_t *from, int64_t *to,
+    bool *unsatisfiable)
+{
+	struct cur	 cu;
+	uint64_t	 a = 0, b = 0;
+	bool		 has_a, has_b;
+
+	*unsatisfiable = false;
+	if (h == NULL || strncmp(h, "bytes=", 6) != 0 || strchr(h, ','))
+		return false;
+	cu = cur_init(sv_from(h + 6));
+	has_a = cur_u64(&cu, 0, INT64_MAX, &a);
+	if (!cur_skip(&cu, '-'))
+		return false;
+	has_b = cur_u64(&cu, 0, INT64_MAX, &b);
+	if (!cur_eof(&cu) || (!has_a && !has_b))
+		return false;
+	if (!has_a) {		/* suffix: the last b bytes */
+		if (b == 0) {
+			*unsatisfiable = true;
+			return true;
+		}
+		*from = (int64_t)b >= size ? 0 : size - (int64_t)b;
+		*to = size - 1;
+	} else {
+		if (has_b && b < a)
+			return false;
+		*from = (int64_t)a;
+		*to = has_b && (int64_t)b < size ? (int64_t)b : size - 1;
+	}
+	if (*from >= size)
+		*unsatisfiable = true;
+	return true;
+}

@@ -105,6 +105,16 @@ int http_split_path(struct arena *a, struct sv raw, const char ***segs,
 int http_parse_urlencoded(struct arena *a, struct sv s,
     struct http_param **out, size_t *n);
 
+/*
+ * http_parse_range - one "bytes=a-b", "bytes=a-" or "bytes=-n" range of a
+ * representation of size bytes (RFC 9110 §14.1.2): true with *from and
+ * *to (inclusive, clamped to size), or with *unsatisfiable set (416);
+ * false when the header is absent, malformed or names several ranges, and
+ * the whole representation is sent (as the RFC allows).
+ */
+bool http_parse_range(const char *h, int64_t size, int64_t *from, int64_t *to,
+    bool *unsatisfiable);
+
 /* http_method_parse - the enum bit for a method name (HTTP_OTHER if unknown). */
 unsigned http_method_parse(const char *s);
 

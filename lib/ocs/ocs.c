@@ -199,6 +199,9 @@ ocs_respond(struct ctx *c, int raw, const char *msg, json_t *data)
 	}
 	http_res_reset(c);
 	http_res_status(c, http);
+	/* as Nextcloud's OCS answers: no copy anywhere (patient data) */
+	(void)http_res_header(c, "Cache-Control",
+	    "no-cache, no-store, must-revalidate");
 	if (c->ocs_fmt == OCS_FMT_JSON) {
 		env = jx_own(c->arena, json_object());
 		json_object_set(env, "meta", meta);
