@@ -189,8 +189,19 @@ h_portal_clinic_member(struct ctx *c)
 		e = account_user_enable(c, id, false);
 	else if (strcmp(action, "enable") == 0)
 		e = account_user_enable(c, id, true);
-	else if (strcmp(action, "reinvite") == 0)
+	else if (strcmp(action, "reinvite") == 0) {
+		struct db_rows	*r;
+
+		/* only for an account that never chose a password: otherwise
+		   the link would reset a colleague's password */
+		if ((e = db_query(c, &r, "SELECT password_hash = '!' FROM users "
+		    "WHERE id = $1", "i", id)) != ERR_OK)
+			return e;
+		if (!db_get_bool(r, 0, 0))
+			return err_set(c, ERR_CONFLICT, "This member has chosen "
+			    "a password already", NULL);
 		e = account_invite(c, id);
+	}
 	else
 		return err_set(c, ERR_NOTFOUND, "Not found", NULL);
 	if (e != ERR_OK)

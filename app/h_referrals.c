@@ -924,8 +924,11 @@ h_dashboard_consent_scan(struct ctx *c)
 		return err_set(c, ERR_NOTFOUND, "Consent not found", NULL);
 	if ((e = db_tx_begin(c)) != ERR_OK)
 		return e;
-	if ((e = db_query(c, &r, "SELECT patient_id FROM consents WHERE id = $1",
-	    "i", id)) != ERR_OK)
+	/* the patient page to go back to, if the caller may see it */
+	if ((e = db_query(c, &r, "SELECT k.patient_id FROM consents k JOIN "
+	    "patients p ON p.id = k.patient_id WHERE k.id = $1 AND "
+	    REPORT_PATIENT_VISIBLE_SQL("p.", "$2"), "iB", id,
+	    (c->user->roles & ROLE_MANAGER) != 0)) != ERR_OK)
 		return form_error(c, e, 0);
 	if (db_rows_n(r) == 1)
 		(void)db_get_int64(r, 0, 0, 1, INT64_MAX, &pid);

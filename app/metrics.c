@@ -6,6 +6,7 @@
 #include "app.h"
 #include "metrics.h"
 
+#include <arpa/inet.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -129,8 +130,18 @@ rss_bytes(void)
 static bool
 loopback(const char *addr)
 {
-	return addr != NULL && (strncmp(addr, "127.", 4) == 0 ||
-	    strcmp(addr, "::1") == 0 || strncmp(addr, "::ffff:127.", 11) == 0);
+	unsigned char	 a[16];
+
+	if (addr == NULL)
+		return false;
+	if (inet_pton(AF_INET, addr, a) == 1)
+		return a[0] == 127;
+	if (inet_pton(AF_INET6, addr, a) != 1)
+		return false;
+	/* ::1, or ::ffff:127.x.y.z */
+	return (memcmp(a, "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\1", 16) == 0) ||
+	    (memcmp(a, "\0\0\0\0\0\0\0\0\0\0\xff\xff", 12) == 0 &&
+	    a[12] == 127);
 }
 
 /*

@@ -173,6 +173,45 @@ language_valid(const char *s)
 	return strcmp(s, "de") == 0 || strcmp(s, "en") == 0;
 }
 
+/* One line of text: no control characters (names reach mails and pages). */
+static bool
+one_line(const char *s)
+{
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			return false;
+	return true;
+}
+
+/*
+ * Login by e-mail (auth_find_login) stays unambiguous: a login name may
+ * not be another live account's e-mail address, and an e-mail address
+ * may not be another account's address or login name.  self: the account
+ * being changed (0 when new); uid or email NULL: not checked.
+ */
+static int
+login_names_free(struct ctx *c, int64_t self, const char *uid,
+    const char *email)
+{
+	struct db_rows	*r;
+	int		 e;
+
+	if ((e = db_query(c, &r, "SELECT $2::text IS NOT NULL AND EXISTS (SELECT "
+	    "1 FROM users WHERE deleted_at IS NULL AND NOT system AND id <> $1 "
+	    "AND lower(email) = lower($2)), coalesce($3, '') <> '' AND EXISTS "
+	    "(SELECT 1 FROM users WHERE deleted_at IS NULL AND NOT system AND id "
+	    "<> $1 AND (lower(email) = lower($3) OR lower(uid) = lower($3)))",
+	    "iss", self, uid, email)) != ERR_OK)
+		return e;
+	if (db_get_bool(r, 0, 0))
+		return err_set(c, ERR_INVAL, "This login name is another "
+		    "account's e-mail address", NULL);
+	if (db_get_bool(r, 0, 1))
+		return err_set(c, ERR_INVAL, "This e-mail address is already "
+		    "used by another account", NULL);
+	return ERR_OK;
+}
+
 int
 account_user_create(struct ctx *c, const char *uid, const char *password,
     const char *display, const char *email, const char *language,
@@ -189,8 +228,17 @@ account_user_create(struct ctx *c, const char *uid, const char *password,
 		return err_set(c, ERR_INVAL, "Invalid email address", NULL);
 	if (display != NULL && strlen(display) > 255)
 		return err_set(c, ERR_INVAL, "Display name too long", NULL);
+	if (display != NULL && !one_line(display))
+		return err_set(c, ERR_INVAL, "Invalid display name", NULL);
 	if (language != NULL && language[0] != '\0' && !language_valid(language))
 		return err_set(c, ERR_INVAL, "Invalid language", NULL);
+	if ((e = db_query(c, &r, "SELECT 1 FROM users WHERE lower(uid) = "
+	    "lower($1) AND deleted_at IS NULL", "s", uid)) != ERR_OK)
+		return e;
+	if (db_rows_n(r) != 0)
+		return err_set(c, ERR_CONFLICT, "User already exists", NULL);
+	if ((e = login_names_free(c, 0, uid, email)) != ERR_OK)
+		return e;
 	if (password == NULL)
 		hash = "!";	/* no argon2id encoding: never verifies */
 	else if ((e = auth_password_policy(c, password)) != ERR_OK)
@@ -224,7 +272,7 @@ account_user_set(struct ctx *c, int64_t id, const char *key, const char *value)
 	int		 e;
 
 	if (strcmp(key, "display") == 0 || strcmp(key, "displayname") == 0) {
-		if (strlen(value) > 255 || value[0] == '\0')
+		if (strlen(value) > 255 || value[0] == '\0' || !one_line(value))
 			return err_set(c, ERR_INVAL, "Invalid display name",
 			    NULL);
 		field = "displayname";
@@ -234,6 +282,8 @@ account_user_set(struct ctx *c, int64_t id, const char *key, const char *value)
 		if (value[0] != '\0' && !account_email_valid(value))
 			return err_set(c, ERR_INVAL, "Invalid email address",
 			    NULL);
+		if ((e = login_names_free(c, id, NULL, value)) != ERR_OK)
+			return e;
 		e = db_exec(c, "UPDATE users SET email = nullif($2, '') WHERE "
 		    "id = $1", "is", id, value);
 	} else if (strcmp(key, "password") == 0) {
@@ -289,6 +339,11 @@ account_user_enable(struct ctx *c, int64_t id, bool enabled)
 	if (!enabled && (e = db_exec(c, "UPDATE sessions SET ended_at = now(), "
 	    "end_reason = 'disabled' WHERE user_id = $1 AND ended_at IS NULL",
 	    "i", id)) != ERR_OK)
+		return e;
+	/* an open invitation ends too: enabling again does not revive it */
+	if (!enabled && (e = db_exec(c, "UPDATE invitations SET revoked_at = "
+	    "now() WHERE user_id = $1 AND used_at IS NULL AND revoked_at IS "
+	    "NULL", "i", id)) != ERR_OK)
 		return e;
 	return audit(c, enabled ? "account.user.enable" : "account.user.disable",
 	    "user", id, NULL);

@@ -239,10 +239,12 @@ notify_send_due(struct ctx *c, int *sent, int *failed)
 		if (send_one(c, cf->mail_smtp_url, cf->mail_from,
 		    cf->mail_username, pass, cf->mail_starttls != 0,
 		    db_get(r, i, 1), msg, err, sizeof(err)) == 0) {
+			/* the body is not kept once delivered: it may hold
+			   a one-time link (an invitation) */
 			e = db_exec(c, "UPDATE mail_queue SET sent_at = "
 			    "to_timestamp($2), attempts = attempts + 1, "
-			    "last_error = NULL WHERE id = $1", "ii", id,
-			    settings_now(c));
+			    "last_error = NULL, body = '' WHERE id = $1", "ii",
+			    id, settings_now(c));
 			(*sent)++;
 		} else {
 			e = db_exec(c, "UPDATE mail_queue SET attempts = attempts "

@@ -498,8 +498,9 @@ def test_metrics_loopback_only_and_counting(stack):
     def scrape(addr):
         return fcgi_raw(sock, "/metrics", "GET", {"REMOTE_ADDR": addr}, [])
 
-    status, _, body = scrape("10.1.2.3")
-    assert status == 404
+    for addr in ("10.1.2.3", "127.evil", "::2", "::ffff:10.0.0.1", ""):
+        status, _, body = scrape(addr)
+        assert status == 404, addr
     status, _, body = scrape("127.0.0.1")
     assert status == 200
     text = body.decode()

@@ -160,7 +160,8 @@ def test_clinic_lead_invites_disables_and_enables(stack, accounts, mailbox):
     foreign = accounts.clinic("lf", email=False)
     lead = User(stack, accounts, "lead", groups=[gid])
     accounts.admin("group", "subadmin", gid, lead.uid)
-    member = User(stack, accounts, "lmem", groups=[gid])
+    member = User(stack, accounts, "lmem", groups=[gid],
+                  email="lmem-%s@clinic.test" % uuid.uuid4().hex[:8])
     stranger = User(stack, accounts, "lstr", groups=[foreign])
     lb, page = login(accounts, lead)
     assert '<a href="/portal/clinic">Praxis</a>' in page.text
@@ -201,7 +202,27 @@ def test_clinic_lead_invites_disables_and_enables(stack, accounts, mailbox):
     r = lb.post(url, data=form)
     assert r.status_code == 409
     assert "Dieser Anmeldename ist bereits vergeben." in r.text
+    # e-mail login stays unambiguous: no login name that is another
+    # account's address, no address another account uses (a lead could
+    # otherwise take over a manager's e-mail login); no line breaks in
+    # names that reach mails
+    for bad, msg in (
+            (dict(form, userid=member.email), "Dieser Anmeldename ist die "
+             "E-Mail-Adresse eines anderen Kontos."),
+            (dict(form, userid=new + "x", email=member.email),
+             "Diese E-Mail-Adresse wird bereits von einem anderen Konto "
+             "verwendet."),
+            (dict(form, userid=new + "y", email=new + "y@clinic.test",
+                  displayname="Dr X\r\n\r\nLog in at http://evil.test/"),
+             "Ungültiger Name.")):
+        r = lb.post(url, data=bad)
+        assert r.status_code == 400 and msg in r.text, r.text
     assert stack.psql("SELECT count(*) FROM invitations") == n
+    assert stack.psql("SELECT count(*) FROM users WHERE uid LIKE '%s_' OR "
+                      "lower(uid) = lower('%s')" % (new, member.email)) == "0"
+    # the member still signs in with the e-mail address
+    assert accounts.web_login(accounts.browser(), member.email, member.pw,
+                              target="/portal").url.endswith("/portal")
     # the invited account cannot sign in before choosing a password
     nb = accounts.browser()
     r = accounts.web_login(nb, new, "!")
@@ -246,6 +267,15 @@ def test_clinic_lead_invites_disables_and_enables(stack, accounts, mailbox):
     assert r.status_code == 303
     assert r.headers["Location"] == "/login?user=" + new
     assert nb.get(inv).status_code == 404   # used up
+    # delivered mail keeps no body (it held the one-time link)
+    assert stack.psql("SELECT count(*) FROM mail_queue WHERE recipient = "
+                      "'%s' AND (sent_at IS NULL OR body <> '')" % email) \
+        == "0"
+    # a new link is only for accounts that never chose a password
+    r = lb.post(stack.url + "/portal/clinic/%s/members/%s/reinvite" %
+                (gid, new), data={"requesttoken": token},
+                allow_redirects=False)
+    assert r.status_code == 409
     page = accounts.web_login(accounts.browser(), new, pw, target="/portal")
     assert page.status_code == 200 and page.url.endswith("/portal")
     assert stack.psql(
@@ -307,4 +337,15 @@ def test_provisioning_invites_accounts_created_without_password(
     assert r.status_code == 200, r.text
     assert r.json()["ocs"]["data"] == {"id": new}
     (mail,) = mailbox.wait_for(new + "@clinic.test")
-    assert INVITE.search(mail)
+    tok = INVITE.search(mail).group(1).decode()
+    link = stack.url + "/invite/" + tok
+    assert requests.get(link).status_code == 200
+    # disabling the account ends its invitation; enabling does not revive it
+    lb, page = login(accounts, lead)
+    token = hidden(page.text, "requesttoken")
+    base = stack.url + "/portal/clinic/%s/members/%s/" % (gid, new)
+    for action in ("disable", "enable"):
+        r = lb.post(base + action, data={"requesttoken": token},
+                    allow_redirects=False)
+        assert r.status_code == 303
+        assert requests.get(link).status_code == 404
