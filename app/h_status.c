@@ -13,7 +13,10 @@
 
 /*
  * GET /status.php - the eight keys in Nextcloud's order (nextcloud-api.md
- * §2.1).  needsDbUpgrade is true while migrations are pending.
+ * §2.1).  needsDbUpgrade is true while migrations are pending.  The
+ * database is asked every time (one prepared "SELECT 1"), so a load
+ * balancer sees 503 from every worker while PostgreSQL is down, not only
+ * from the threads that happened to notice.
  */
 int
 h_status_get(struct ctx *c)
@@ -22,7 +25,8 @@ h_status_get(struct ctx *c)
 	bool	 current = false;
 	int	 e;
 
-	if ((e = db_schema_current(c, REFX_SCHEMA_LATEST, &current)) != ERR_OK)
+	if ((e = db_exec(c, "SELECT 1", "")) != ERR_OK ||
+	    (e = db_schema_current(c, REFX_SCHEMA_LATEST, &current)) != ERR_OK)
 		return e;
 	o = jx_own(c->arena, json_object());
 	json_object_set_new(o, "installed", json_true());
