@@ -40,6 +40,7 @@ def handshake(port, *args):
     cipher = re.search(r"^\s*Cipher\s*:\s*(\S+)", r.stdout, re.M)
     ok = r.returncode == 0 and cipher is not None and \
         cipher.group(1) not in ("0000", "(NONE)")
+    handshake.last = r.stdout[-800:] + r.stderr[-800:]
     return ok, proto.group(1) if proto else None, \
         cipher.group(1) if cipher else None
 
@@ -56,13 +57,14 @@ def test_shipped_tls_settings_offer_only_tls12_13_with_forward_secrecy():
         directives = ssl_directives()
         assert "ssl_protocols TLSv1.2 TLSv1.3;" in directives
         with open(os.path.join(d, "nginx.conf"), "w") as f:
-            f.write("daemon off;\nworker_processes 1;\npid %s/nginx.pid;\n"
+            f.write("daemon off;\nworker_processes 1;\n%spid %s/nginx.pid;\n"
                     "error_log %s/error.log;\nevents {}\nhttp {\n"
                     "access_log off;\nclient_body_temp_path %s;\n"
                     "server {\nlisten 127.0.0.1:%d ssl;\n"
                     "ssl_certificate %s;\nssl_certificate_key %s;\n%s\n"
                     "location / { return 200 \"ok\\n\"; }\n}\n}\n" % (
-                        d, d, d, port, cert, key, "\n".join(directives)))
+                        "user root;\n" if os.geteuid() == 0 else "", d, d, d,
+                        port, cert, key, "\n".join(directives)))
         ng = subprocess.Popen(["/usr/sbin/nginx", "-p", d, "-e",
                                os.path.join(d, "error.log"), "-c",
                                os.path.join(d, "nginx.conf")])
@@ -77,8 +79,12 @@ def test_shipped_tls_settings_offer_only_tls12_13_with_forward_secrecy():
             err = open(os.path.join(d, "error.log")).read() if \
                 os.path.exists(os.path.join(d, "error.log")) else ""
             assert ng.poll() is None, err
-            ok, proto, cipher = handshake(port, "-tls1_3")
-            assert (ok, proto) == (True, "TLSv1.3"), err
+            for _ in range(30):     # the worker process may start later
+                ok, proto, cipher = handshake(port, "-tls1_3")
+                if ok:
+                    break
+                time.sleep(0.3)
+            assert (ok, proto) == (True, "TLSv1.3"), err + handshake.last
             assert cipher in ("TLS_AES_256_GCM_SHA384",
                               "TLS_AES_128_GCM_SHA256")
             ok, proto, cipher = handshake(port, "-tls1_2")
