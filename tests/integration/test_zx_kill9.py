@@ -1,0 +1,132 @@
+# SPDX-License-Identifier: AGPL-3.0-or-later
+"""kill -9 of the workers in the middle of a write (issue 10): a 200 MB PUT
+and the final MOVE of a chunked upload.  Afterwards the database holds the
+whole change or none of it (no partial file, the chunks intact when the
+MOVE did not finish), `refx-admin files verify` and `audit verify` pass,
+and the client's retry succeeds with the exact bytes.  The workers are
+started again by `stack.sh start` (systemd's Restart= in production)."""
+import hashlib
+import os
+import signal
+import subprocess
+import threading
+import time
+
+import requests
+
+from conftest import STACK, fresh_ip, wait_for
+from fcgi_client import fcgi_raw
+
+MB = 1024 * 1024
+
+
+def kill_workers(stack):
+    for pid in stack.worker_pids():
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def restart_workers(stack):
+    subprocess.run([STACK, "start"], env=stack.env, check=True, timeout=180,
+                   stdout=subprocess.DEVNULL)
+
+    def up(i):
+        try:
+            return fcgi_raw(os.path.join(stack.rt, "fcgi", "w%d.sock" % i),
+                            "/status.php", "GET", {}, [])[0] == 200
+        except OSError:
+            return False
+    assert wait_for(lambda: up(1) and up(2), 30)
+
+
+def body(seed, size):
+    """size bytes of deterministic data, streamed in 1 MiB pieces."""
+    block = hashlib.sha256(seed).digest() * (MB // 32)
+    for _ in range(size // MB):
+        yield block
+
+
+def digest(seed, size):
+    h = hashlib.sha256()
+    for b in body(seed, size):
+        h.update(b)
+    return h.hexdigest()
+
+
+def in_background(fn):
+    out = {}
+
+    def run():
+        try:
+            out["r"] = fn()
+        except requests.RequestException as e:
+            out["e"] = e
+    t = threading.Thread(target=run)
+    t.start()
+    return t, out
+
+
+def test_kill9_during_put_and_chunked_move(stack, accounts):
+    uid, pw, ap = accounts.user("k9", roles=["referrer"])
+    s = requests.Session()
+    s.auth = (uid, ap)
+    s.headers["X-Forwarded-For"] = fresh_ip()
+    dav = stack.url + "/remote.php/dav/files/%s/" % uid
+    size = 200 * MB
+
+    # a 200 MB PUT, killed while the body streams
+    t, out = in_background(lambda: s.put(dav + "big.bin",
+                                         data=body(b"put", size),
+                                         timeout=300))
+    time.sleep(1.5)
+    kill_workers(stack)
+    t.join(300)
+    assert "e" in out or out["r"].status_code >= 500
+    restart_workers(stack)
+    assert s.request("PROPFIND", dav + "big.bin",
+                     headers={"Depth": "0"}).status_code == 404
+    r = s.put(dav + "big.bin", data=body(b"put", size), timeout=600)
+    assert r.status_code == 201, r.text
+    h = hashlib.sha256()
+    for chunk in s.get(dav + "big.bin", stream=True,
+                       timeout=600).iter_content(MB):
+        h.update(chunk)
+    assert h.hexdigest() == digest(b"put", size)
+
+    # a chunked upload, killed during the final MOVE
+    up = stack.url + "/remote.php/dav/uploads/%s/web-file-upload-k9" % uid
+    assert s.request("MKCOL", up).status_code == 201
+    for i in range(20):
+        r = s.put(up + "/%05d" % (i + 1), data=b"".join(
+            body(b"chunk%d" % i, 10 * MB)))
+        assert r.status_code == 201
+    want = hashlib.sha256(b"".join(b"".join(body(b"chunk%d" % i, 10 * MB))
+                                   for i in range(20))).hexdigest()
+
+    def move():
+        return s.request("MOVE", up + "/.file", headers={
+            "Destination": dav + "assembled.bin",
+            "OC-Total-Length": str(size)}, timeout=300)
+    t, out = in_background(move)
+    time.sleep(0.5)
+    kill_workers(stack)
+    t.join(300)
+    restart_workers(stack)
+    done = "r" in out and out["r"].status_code in (201, 204)
+    got = s.request("PROPFIND", dav + "assembled.bin", headers={"Depth": "0"})
+    if not done:
+        # none of it: no file, every chunk still there for the retry
+        assert got.status_code == 404
+        assert s.request("PROPFIND", up, headers={
+            "Depth": "1"}).text.count("<d:response>") == 21
+        r = move()
+        assert r.status_code in (201, 204), r.text
+    h = hashlib.sha256()
+    for chunk in s.get(dav + "assembled.bin", stream=True,
+                       timeout=600).iter_content(MB):
+        h.update(chunk)
+    assert h.hexdigest() == want
+    assert accounts.admin("files", "verify").returncode == 0
+    assert accounts.admin("audit", "verify").returncode == 0
