@@ -11,6 +11,7 @@
 
 #include <fcgiapp.h>
 #include <string.h>
+#include <time.h>
 
 #include "auth/auth.h"
 #include "core/arena.h"
@@ -24,6 +25,7 @@
 #include "db/db.h"
 #include "http/http.h"
 #include "ocs/ocs.h"
+#include "settings/settings.h"
 #include "schema.h"
 
 static void
@@ -172,6 +174,26 @@ authenticate(struct ctx *c, const struct route *rt)
 	return ERR_OK;
 }
 
+/*
+ * Test stacks only (test_routes): hold every transaction for
+ * testing.commit_delay_ms before its COMMIT, so a test can kill -9 a
+ * worker with the whole change done and nothing committed.
+ */
+static void
+commit_delay(struct ctx *c)
+{
+	int64_t	 ms = 0;
+
+	if (settings_int(c, "testing.commit_delay_ms", &ms) != ERR_OK)
+		err_clear(c);
+	if (ms > 0) {
+		struct timespec	 ts = { (time_t)(ms / 1000),
+				    (long)(ms % 1000) * 1000000L };
+
+		(void)nanosleep(&ts, NULL);
+	}
+}
+
 static int
 run(struct ctx *c)
 {
@@ -213,6 +235,8 @@ run(struct ctx *c)
 		return ERR_OK;
 	}
 	c->route = rt;
+	if (c->conf->test_routes)
+		c->before_commit = commit_delay;
 	c->req->body_max = rt->body_max < c->conf->max_body_bytes ?
 	    rt->body_max : c->conf->max_body_bytes;
 	if (c->req->content_length > c->req->body_max)

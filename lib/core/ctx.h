@@ -42,6 +42,8 @@ struct ctx {
 	int64_t			 start_us;	/* monotonic start time */
 	int64_t			 db_us;		/* time spent in PostgreSQL */
 	int64_t			 db_n;		/* statements sent */
+	/* called right before every COMMIT (fault-injection tests only) */
+	void			(*before_commit)(struct ctx *);
 	void			*settings;	/* lib/settings cache (json_t) */
 	int64_t			 now_s;		/* request time, unix s (settings_now) */
 	const char		*client_addr;	/* resolved client address */

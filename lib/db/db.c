@@ -486,6 +486,8 @@ db_tx_begin_snapshot(struct ctx *c)
 int
 db_tx_commit(struct ctx *c)
 {
+	if (c->before_commit != NULL)
+		c->before_commit(c);
 	c->db->in_tx = false;
 	return db_exec(c, "COMMIT", "");
 }

@@ -39,6 +39,7 @@ static const struct decl decls[] = {
 	{ "theming.name", 0, "", 0, 0, 64 },
 	{ "theming.logo_text", 0, "", 0, 0, 64 },
 	{ "ingest.max_bytes", 1, NULL, 52428800, 1024, (int64_t)1 << 33 },
+	{ "testing.commit_delay_ms", 1, NULL, 0, 0, 60000 },
 	{ "testing.clock_offset_s", 1, NULL, 0, -(int64_t)3650 * 86400,
 	    (int64_t)3650 * 86400 },
 };

@@ -130,3 +130,63 @@ def test_kill9_during_put_and_chunked_move(stack, accounts):
     assert h.hexdigest() == want
     assert accounts.admin("files", "verify").returncode == 0
     assert accounts.admin("audit", "verify").returncode == 0
+
+
+def test_kill9_before_commit_of_share_withdrawal_and_erasure(stack, accounts):
+    """Each of these is one transaction: killed with everything done but
+    the COMMIT (testing.commit_delay_ms holds it), none of it is in the
+    database; the retry does it whole."""
+    from test_referrals import User, Patient, ingest
+    staff = User(stack, accounts, "k9s", roles=["staff"])
+    mgr = User(stack, accounts, "k9m", roles=["manager"])
+    gid = accounts.clinic("k9c", email=False)
+    r, _ = ingest(staff, Patient(), gid)
+    rep = r.json()["ocs"]["data"]
+    rid, pid = rep["id"], rep["patient"]["id"]
+    k = staff.ok("POST", "/consents", data={
+        "patient": pid, "links": "true", "report": rid,
+        "purpose": "Zweitmeinung", "text_version": "2026-01",
+        "text_sha256": "e" * 64, "channel": "paper"})
+    r, _ = ingest(staff, Patient(), gid)
+    victim = r.json()["ocs"]["data"]["patient"]["id"]
+    staff.ok("GET", "/reports")         # credentials used once already:
+    mgr.ok("GET", "/patients")          # no first-use write in the window
+
+    def count(sql):
+        return stack.psql(sql)
+    ops = [
+        ("link share", lambda: staff.api("POST", "/reports/%s/shares" % rid,
+                                         data={"shareType": "3",
+                                               "password": "Link-pw-12345"}),
+         "SELECT count(*) FROM shares WHERE share_type = 3 AND "
+         "report_version_id IN (SELECT id FROM report_versions WHERE "
+         "report_id = %s)" % int(rid), "0", "1"),
+        ("withdrawal", lambda: staff.api("POST", "/consents/%s/withdraw" %
+                                         k["id"], data={"channel": "paper"}),
+         "SELECT count(*) FROM consents WHERE id = %s AND withdrawn_at IS "
+         "NOT NULL" % int(k["id"]), "0", "1"),
+        ("erasure", lambda: mgr.api("POST", "/patients/%s/erasure" % victim,
+                                    data={"reason": "Art. 17",
+                                          "channel": "letter"}),
+         "SELECT count(*) FROM patients WHERE id = %s AND erased_at IS NOT "
+         "NULL" % int(victim), "0", "1"),
+    ]
+    chain = count("SELECT count(*) FROM audit_events")
+    for name, op, sql, before, after in ops:
+        assert count(sql) == before, name
+        accounts.admin("settings", "set", "testing.commit_delay_ms", "3000")
+        try:
+            t, out = in_background(op)
+            time.sleep(1.5)
+            kill_workers(stack)
+            t.join(60)
+        finally:
+            accounts.admin("settings", "set", "testing.commit_delay_ms", "0")
+        restart_workers(stack)
+        assert count(sql) == before, name      # nothing committed
+        r = op()
+        assert r.status_code == 200, (name, r.text)
+        assert count(sql) == after, name
+    assert int(count("SELECT count(*) FROM audit_events")) > int(chain)
+    assert accounts.admin("audit", "verify").returncode == 0
+    assert accounts.admin("files", "verify").returncode == 0
