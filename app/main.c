@@ -11,6 +11,7 @@
 #include <fcgiapp.h>
 #include <grp.h>
 #include <liboath/oath.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -204,6 +205,13 @@ main(int argc, char **argv)
 	}
 	if ((fd = open_socket(&conf)) < 0)
 		return 1;
+	/*
+	 * glibc gives each thread its own malloc arena; under mixed traffic
+	 * (1 MiB chunk results next to small JSON) freed memory stayed in them
+	 * and the worker's RSS grew for the whole 10-minute soak.  Two arenas
+	 * kept it flat (bench/soak.py; docs/security.md).
+	 */
+	(void)mallopt(M_ARENA_MAX, 2);
 	if (metrics_init(app_routes, app_nroutes, (int)conf.threads) != 0) {
 		log_err(NULL, "out of memory");
 		return 1;
