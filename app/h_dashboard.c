@@ -32,11 +32,14 @@
 #include "settings/settings.h"
 #include "share/share.h"
 
-/* A one-row-per-item JSON array from a query returning json rows. */
+/*
+ * A one-row-per-item JSON array from a query returning json rows; the
+ * array is arena-owned (callers pack it with "O"), also on error.
+ */
 static int
 rows_json(struct ctx *c, struct db_rows *r, json_t **out)
 {
-	*out = json_array();
+	*out = jx_own(c->arena, json_array());
 	for (int i = 0; i < db_rows_n(r); i++) {
 		json_t	*x;
 		int	 e;
@@ -213,7 +216,7 @@ h_dashboard_clinics(struct ctx *c)
 	    ERR_OK)
 		return e;
 	return web_render(c, 200, "dashboard_clinics.html", "Referrer clinics",
-	    json_pack("{s:o}", "clinics", list));
+	    json_pack("{s:O}", "clinics", list));
 }
 
 /*
@@ -261,8 +264,6 @@ h_dashboard_clinic(struct ctx *c)
 	    (c->user->roles & ROLE_MANAGER) != 0)) != ERR_OK ||
 	    (e = rows_json(c, r, &reports)) != ERR_OK)
 		return e;
-	jx_own(c->arena, members);
-	jx_own(c->arena, reports);
 	web_blank(members, false);
 	web_blank(reports, false);
 	return web_render(c, 200, "dashboard_clinic.html", "Referrer clinic",
@@ -332,7 +333,6 @@ h_dashboard_patient(struct ctx *c)
 		    "WHERE kind = 'referrer' AND deleted_at IS NULL ORDER BY 1",
 		    "")) != ERR_OK || (e = rows_json(c, r, &clinics)) != ERR_OK)
 			return e;
-		jx_own(c->arena, clinics);
 		json_object_set(p, "clinics", clinics);
 	}
 	jx_own(c->arena, consents);
