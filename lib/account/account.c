@@ -186,8 +186,9 @@ one_line(const char *s)
 /*
  * Login by e-mail (auth_find_login) stays unambiguous: a login name may
  * not be another live account's e-mail address, and an e-mail address
- * may not be another account's address or login name.  self: the account
- * being changed (0 when new); uid or email NULL: not checked.
+ * may not be another account's address or login name; a login name taken
+ * already is ERR_CONFLICT (checked first).  self: the account being
+ * changed (0 when new); uid or email NULL: not checked.  One statement.
  */
 static int
 login_names_free(struct ctx *c, int64_t self, const char *uid,
@@ -200,9 +201,13 @@ login_names_free(struct ctx *c, int64_t self, const char *uid,
 	    "1 FROM users WHERE deleted_at IS NULL AND NOT system AND id <> $1 "
 	    "AND lower(email) = lower($2)), coalesce($3, '') <> '' AND EXISTS "
 	    "(SELECT 1 FROM users WHERE deleted_at IS NULL AND NOT system AND id "
-	    "<> $1 AND (lower(email) = lower($3) OR lower(uid) = lower($3)))",
-	    "iss", self, uid, email)) != ERR_OK)
+	    "<> $1 AND (lower(email) = lower($3) OR lower(uid) = lower($3))), "
+	    "$2::text IS NOT NULL AND EXISTS (SELECT 1 FROM users WHERE "
+	    "deleted_at IS NULL AND id <> $1 AND lower(uid) = lower($2))", "iss",
+	    self, uid, email)) != ERR_OK)
 		return e;
+	if (db_get_bool(r, 0, 2))
+		return err_set(c, ERR_CONFLICT, "User already exists", NULL);
 	if (db_get_bool(r, 0, 0))
 		return err_set(c, ERR_INVAL, "This login name is another "
 		    "account's e-mail address", NULL);
@@ -232,11 +237,6 @@ account_user_create(struct ctx *c, const char *uid, const char *password,
 		return err_set(c, ERR_INVAL, "Invalid display name", NULL);
 	if (language != NULL && language[0] != '\0' && !language_valid(language))
 		return err_set(c, ERR_INVAL, "Invalid language", NULL);
-	if ((e = db_query(c, &r, "SELECT 1 FROM users WHERE lower(uid) = "
-	    "lower($1) AND deleted_at IS NULL", "s", uid)) != ERR_OK)
-		return e;
-	if (db_rows_n(r) != 0)
-		return err_set(c, ERR_CONFLICT, "User already exists", NULL);
 	if ((e = login_names_free(c, 0, uid, email)) != ERR_OK)
 		return e;
 	if (password == NULL)
