@@ -958,8 +958,8 @@ report_list(struct ctx *c, const char *patient, const char *clinic,
 		 * which it prices lower while the archive is small).
 		 */
 		e = db_query(c, &r, "WITH recv AS (SELECT DISTINCT "
-		    "s.report_version_id FROM shares s WHERE s.id IN ("
-		    SHARE_RECEIVED_IDS_SQL("$2") ") AND " SHARE_LIVE_SQL("$1")
+		    "s.report_version_id FROM shares s WHERE "
+		    SHARE_RECEIVED_SQL("$2") " AND " SHARE_LIVE_SQL("$1")
 		    "), cur AS (SELECT "
 		    "DISTINCT ON (v.report_id) v.* FROM recv JOIN report_versions v "
 		    "ON v.id = recv.report_version_id ORDER BY v.report_id, "

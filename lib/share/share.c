@@ -211,8 +211,8 @@ share_mounts(struct ctx *c, int64_t user_id, struct share_mount **out,
 
 	e = db_query(c, &r, "SELECT s.id, s.file_target, s.permissions, "
 	    "s.file_id, s.share_type, " FILES_NODE_COLS("sf") " FROM shares s "
-	    "JOIN files sf ON sf.id = s.file_id WHERE s.id IN ("
-	    SHARE_RECEIVED_IDS_SQL("$2") ") AND " LIVE " AND "
+	    "JOIN files sf ON sf.id = s.file_id WHERE " RECEIVED_BY("$2")
+	    " AND " LIVE " AND "
 	    "s.owner_id <> $2 AND NOT EXISTS (SELECT "
 	    "1 FROM files o WHERE o.owner_id = $2 AND o.parent_id = (SELECT id "
 	    "FROM files WHERE owner_id = $2 AND parent_id IS NULL) AND o.name = "
@@ -334,7 +334,7 @@ share_list(struct ctx *c, int64_t initiator, int64_t file_id,
 
 	e = db_query(c, &r, "SELECT " SHARE_COLS " " SHARE_FROM " WHERE " LIVE
 	    " AND ($2 = 0 OR s.initiator_id = $2) AND ($3 = 0 OR s.file_id = $3) "
-	    "AND ($4 = 0 OR (s.id IN (" SHARE_RECEIVED_IDS_SQL("$4") ") AND "
+	    "AND ($4 = 0 OR (" RECEIVED_BY("$4") " AND "
 	    "s.owner_id <> $4 AND s.initiator_id <> $4)) AND ($5 = 0 OR s.file_id IN (SELECT id FROM "
 	    "files WHERE parent_id = $5)) ORDER BY s.id", "iiiii",
 	    settings_now(c), initiator, file_id, received_by, parent);

@@ -35,11 +35,6 @@ struct ctx;
 	"NULL OR k.valid_until > to_timestamp(" now ")))) AND (s.patient_id " \
 	"IS NULL OR EXISTS (SELECT 1 FROM patients pt WHERE pt.id = " \
 	"s.patient_id AND pt.restricted_at IS NULL AND pt.erased_at IS NULL))"
-#define SHARE_RECEIVED_SQL(p) "((s.share_type = 0 AND s.share_with_user = " \
-	p ") OR (s.share_type = 1 AND EXISTS (SELECT 1 FROM group_members m " \
-	"JOIN groups g ON g.id = m.group_id WHERE m.group_id = " \
-	"s.share_with_group AND m.user_id = " p " AND g.deleted_at IS NULL)))"
-
 /*
  * SHARE_RECEIVED_IDS_SQL(p) - a subquery: the ids of the not-ended user
  * and group shares account p receives (group membership now, groups not
@@ -53,6 +48,9 @@ struct ctx;
 	"g.id = m.group_id AND g.deleted_at IS NULL JOIN shares x ON " \
 	"x.share_type = 1 AND x.share_with_group = m.group_id AND x.ended_at " \
 	"IS NULL WHERE m.user_id = " p
+
+/* SHARE_RECEIVED_SQL(p) - share s reaches account p now (the one rule). */
+#define SHARE_RECEIVED_SQL(p) "s.id IN (" SHARE_RECEIVED_IDS_SQL(p) ")"
 
 #define SHARE_USER	0
 #define SHARE_GROUP	1
