@@ -23,7 +23,8 @@ CFLAGS_COMMON := -std=c11 -D_POSIX_C_SOURCE=200809L -Ilib -Iapp -I$(GENDIR) \
 LDLIBS	:= $(shell pkg-config --libs $(PKGS)) -pthread
 
 ifeq ($(BUILD),release)
-CFLAGS_MODE := -O2 -g -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE
+CFLAGS_MODE := -O2 -g -fno-omit-frame-pointer -D_FORTIFY_SOURCE=2 \
+	   -fstack-protector-strong -fPIE
 LDFLAGS_MODE := -pie -Wl,-z,relro,-z,now
 else ifeq ($(BUILD),asan)
 CFLAGS_MODE := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \

@@ -19,6 +19,7 @@ import json
 import math
 import os
 import platform
+import signal
 import statistics
 import subprocess
 import sys
@@ -124,6 +125,30 @@ class RssSampler:
     def __exit__(self, *exc):
         self.stop.set()
         self.t.join()
+
+
+class Perf:
+    """`perf record -a -g` (the whole machine: workers, PostgreSQL, nginx,
+    wrk) while a scenario runs (--perf DIR): DIR/<scenario>.data, read with
+    `perf report -i … --sort comm,dso,symbol`."""
+
+    def __init__(self, outdir, name, pids):
+        self.cmd = None
+        if outdir:
+            os.makedirs(outdir, exist_ok=True)
+            self.cmd = ["perf", "record", "-q", "-F", "999", "-g", "-o",
+                        os.path.join(outdir, name + ".data"), "-a"]
+
+    def __enter__(self):
+        if self.cmd:
+            self.p = subprocess.Popen(self.cmd, stdout=subprocess.DEVNULL)
+            time.sleep(0.5)
+        return self
+
+    def __exit__(self, *exc):
+        if self.cmd:
+            self.p.send_signal(2)
+            self.p.wait(timeout=60)
 
 
 def wrk(url, path, a, duration, method="GET", headers=(), body=None):
@@ -273,9 +298,10 @@ class Bench:
         name, _, path, method, headers, body = sc
         wrk(self.s.url, path, self.a, 1, method, headers, body)  # warm-up
         out = []
-        for _ in range(runs):
-            out.append(wrk(self.s.url, path, self.a, duration, method,
-                           headers, body))
+        with Perf(self.a.perf, name, self.s.worker_pids()):
+            for _ in range(runs):
+                out.append(wrk(self.s.url, path, self.a, duration, method,
+                               headers, body))
         return {
             "rps": statistics.median(x["rps"] for x in out),
             "p50_ms": statistics.median(x["p50_us"] for x in out) / 1000,
@@ -345,6 +371,15 @@ class Bench:
                                   if base else 1.0)
             res[name]["ratio_to"] = base
         rss = self.big_transfer() if not a.only else None
+        if a.hold:
+            print("holding the stack for %d s: %s (var %s; psql: runuser -u "
+                  "postgres -- psql -h %s -p %d refx)" % (
+                      a.hold, self.s.url, self.s.var,
+                      os.path.join(self.s.rt, "pg"),
+                      20000 + self.s.port % 10000), flush=True)
+            with open(os.path.join(self.s.var, "bench-credentials"), "w") as f:
+                f.write("bstaff %s\nbref %s\n" % (self.staff_ap, self.ref_ap))
+            time.sleep(a.hold)
         return {"scale": a.scale, "data": data, "growth": growth,
                 "scenarios": res, "rss": rss}
 
@@ -462,12 +497,19 @@ def main():
     ap.add_argument("--threads", type=int, default=2, help="wrk threads")
     ap.add_argument("--only", help="comma-separated scenarios (profiling; "
                     "no growth points, no large transfer, no budgets)")
+    ap.add_argument("--perf", metavar="DIR", help="record a perf profile "
+                    "of the workers per scenario into DIR (profiling)")
+    ap.add_argument("--hold", type=int, default=0, metavar="SECONDS",
+                    help="keep the stack up this long after the runs "
+                    "(profiling by hand)")
     ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results",
                                                   "latest.json"))
     a = ap.parse_args()
     bin_dir = os.environ.get("REFX_BIN_DIR",
                              os.path.join(ROOT, "build", "release"))
     t0 = time.time()
+    # SIGTERM (e.g. the end of --hold) still stops the private stack
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     stack = Stack(bin_dir)
     stack.start()
     try:
