@@ -180,9 +180,12 @@ int share_get(struct ctx *c, int64_t id, struct share *out);
 int share_by_token(struct ctx *c, const char *token, struct share *out);
 
 /*
- * share_list - live shares: by initiator (0 = any), on file (0 = any),
- * received by user (0 = not this filter), or on the children of parent
- * (0 = not).  *out arena array.
+ * share_list - live shares, ordered by id: by initiator or received by
+ * the account received_by (0 = not this filter; at most one of the two),
+ * on file_id or on the children of the folder parent (0 = not this
+ * filter; at most one of the two).  Two statements whatever n
+ * is.  *out and its strings are arena-owned; *n their count.  ERR_INVAL
+ * when two filters of one kind are given; database errors as db_query.
  */
 int share_list(struct ctx *c, int64_t initiator, int64_t file_id,
     int64_t received_by, int64_t parent, struct share **out, size_t *n);
