@@ -393,6 +393,18 @@ flush(struct ms *m, bool force)
  * Append one live property; false when the node has no such property (it
  * then goes into the 404 propstat).
  */
+/* open + prefix + ":" + name + close, without a format string */
+static void
+tag(struct buf *b, const char *open, const char *prefix, const char *name,
+    const char *close)
+{
+	buf_adds(b, open);
+	buf_adds(b, prefix);
+	buf_addc(b, ':');
+	buf_adds(b, name);
+	buf_adds(b, close);
+}
+
 static bool
 live(struct ms *m, const struct file_node *n, const char *ns, const char *name)
 {
@@ -403,8 +415,8 @@ live(struct ms *m, const struct file_node *n, const char *ns, const char *name)
 	if (p == NULL)
 		return false;
 #define IS(x)	(strcmp(name, (x)) == 0)
-#define OPEN	buf_printf(b, "<%s:%s>", p, name)
-#define CLOSE	buf_printf(b, "</%s:%s>", p, name)
+#define OPEN	tag(b, "<", p, name, ">")
+#define CLOSE	tag(b, "</", p, name, ">")
 	if (strcmp(p, "d") == 0) {
 		if (IS("resourcetype")) {
 			buf_adds(b, n->is_dir ? "<d:resourcetype><d:collection/>"
@@ -427,8 +439,9 @@ live(struct ms *m, const struct file_node *n, const char *ns, const char *name)
 			    n->parent_id ? n->name : m->owner_uid);
 			CLOSE;
 		} else if (IS("getcontentlength") && !n->is_dir) {
-			buf_printf(b, "<d:getcontentlength>%lld"
-			    "</d:getcontentlength>", (long long)n->size);
+			buf_adds(b, "<d:getcontentlength>");
+			buf_addi(b, n->size);
+			buf_adds(b, "</d:getcontentlength>");
 		} else if (IS("getcontenttype") && !n->is_dir) {
 			OPEN;
 			dav_xml_escape(b, n->mimetype);
@@ -451,14 +464,17 @@ live(struct ms *m, const struct file_node *n, const char *ns, const char *name)
 			buf_printf(b, "<oc:id>%08lld%s</oc:id>",
 			    (long long)n->id, m->instance);
 		} else if (IS("fileid")) {
-			buf_printf(b, "<oc:fileid>%lld</oc:fileid>",
-			    (long long)n->id);
+			buf_adds(b, "<oc:fileid>");
+			buf_addi(b, n->id);
+			buf_adds(b, "</oc:fileid>");
 		} else if (IS("size")) {
-			buf_printf(b, "<oc:size>%lld</oc:size>",
-			    (long long)n->size);
+			buf_adds(b, "<oc:size>");
+			buf_addi(b, n->size);
+			buf_adds(b, "</oc:size>");
 		} else if (IS("permissions")) {
-			buf_printf(b, "<oc:permissions>%s</oc:permissions>",
-			    perms(c, n));
+			buf_adds(b, "<oc:permissions>");
+			buf_adds(b, perms(c, n));
+			buf_adds(b, "</oc:permissions>");
 		} else if (IS("share-types")) {
 			char	 key[32];
 			json_t	*ty, *x;
@@ -503,8 +519,8 @@ live(struct ms *m, const struct file_node *n, const char *ns, const char *name)
 			dav_xml_escape(b, IS("owner-id") ? ouid : oname);
 			CLOSE;
 		} else if (IS("favorite")) {
-			buf_printf(b, "<oc:favorite>%d</oc:favorite>",
-			    n->favorite ? 1 : 0);
+			buf_adds(b, n->favorite ? "<oc:favorite>1</oc:favorite>" :
+			    "<oc:favorite>0</oc:favorite>");
 		} else if (IS("tags")) {
 			buf_adds(b, "<oc:tags/>");
 		} else
@@ -515,11 +531,12 @@ live(struct ms *m, const struct file_node *n, const char *ns, const char *name)
 		if (IS("has-preview"))
 			buf_adds(b, "<nc:has-preview>false</nc:has-preview>");
 		else if (IS("mount-type"))
-			buf_printf(b, "<nc:mount-type>%s</nc:mount-type>",
-			    n->view_shared ? "shared" : "");
+			buf_adds(b, n->view_shared ? "<nc:mount-type>shared"
+			    "</nc:mount-type>" : "<nc:mount-type></nc:mount-type>");
 		else if (IS("is-mount-root"))
-			buf_printf(b, "<nc:is-mount-root>%s</nc:is-mount-root>",
-			    n->view_mount_root ? "true" : "false");
+			buf_adds(b, n->view_mount_root ? "<nc:is-mount-root>true"
+			    "</nc:is-mount-root>" : "<nc:is-mount-root>false"
+			    "</nc:is-mount-root>");
 		else if (IS("is-federated"))
 			buf_adds(b, "<nc:is-federated>false</nc:is-federated>");
 		else if (IS("share-attributes"))
@@ -538,8 +555,9 @@ live(struct ms *m, const struct file_node *n, const char *ns, const char *name)
 		if (n->view_shared)
 			sp = (n->view_perms & PERM_SHARE) ? n->view_perms &
 			    (n->is_dir ? 31 : 19) : 0;
-		buf_printf(b, "<ocs:share-permissions>%d</ocs:share-permissions>",
-		    sp);
+		buf_adds(b, "<ocs:share-permissions>");
+		buf_addi(b, sp);
+		buf_adds(b, "</ocs:share-permissions>");
 		return true;
 	}
 	if (strcmp(p, "ocm") == 0 && IS("share-permissions")) {
@@ -562,18 +580,14 @@ static const char *const allprops[][2] = {
 	{ DAV_NS_OC, "permissions" },
 };
 
-/* The stored dead property (ns, name) of node, or NULL. */
+/* The stored dead property (ns, name) in a node's list dl, or NULL. */
 static const char *
-dead_prop(struct ms *m, const struct file_node *n, const char *ns,
-    const char *name)
+dead_prop(json_t *dl, const char *ns, const char *name)
 {
-	char	 key[32];
-	json_t	*list, *x;
+	json_t	*x;
 	size_t	 i;
 
-	snprintf(key, sizeof(key), "%lld", (long long)n->id);
-	list = json_object_get(m->dead, key);
-	json_array_foreach(list, i, x) {
+	json_array_foreach(dl, i, x) {
 		if (strcmp(json_string_value(json_array_get(x, 0)), ns) == 0 &&
 		    strcmp(json_string_value(json_array_get(x, 1)), name) == 0)
 			return json_string_value(json_array_get(x, 2));
@@ -587,7 +601,7 @@ empty_elem(struct buf *b, const char *ns, const char *name, int k)
 	const char	*p = dav_ns_prefix(ns);
 
 	if (p != NULL)
-		buf_printf(b, "<%s:%s/>", p, name);
+		tag(b, "<", p, name, "/>");
 	else {
 		buf_printf(b, "<x%d:%s xmlns:x%d=\"", k, name, k);
 		dav_xml_escape(b, ns);
@@ -613,7 +627,7 @@ response(struct ms *m, const char *href, const struct file_node *n,
 	dl = json_object_get(m->dead, key);
 	if (kind == DAV_PROP) {
 		for (size_t k = 0; k < np; k++) {
-			const char	*d = dead_prop(m, n, props[k].ns,
+			const char	*d = dead_prop(dl, props[k].ns,
 			    props[k].name);
 
 			if (d != NULL)
@@ -646,7 +660,7 @@ response(struct ms *m, const char *href, const struct file_node *n,
 		for (size_t k = 0; k < np; k++) {
 			struct buf	 probe;
 
-			if (dead_prop(m, n, props[k].ns, props[k].name) != NULL)
+			if (dead_prop(dl, props[k].ns, props[k].name) != NULL)
 				continue;
 			/* does the node have it? render into a scratch buf */
 			probe = m->out;

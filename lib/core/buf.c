@@ -152,22 +152,52 @@ buf_addsv(struct buf *b, struct sv s)
 void
 buf_addc(struct buf *b, char c)
 {
+	if (!b->overflow && b->n + 2 <= b->cap && b->n < b->max) {
+		b->p[b->n++] = c;	/* room for c and the terminator */
+		b->p[b->n] = '\0';
+		return;
+	}
 	buf_add(b, &c, 1);
+}
+
+void
+buf_addi(struct buf *b, long long v)
+{
+	char			 d[24], *q = d + sizeof(d);
+	unsigned long long	 u = v < 0 ? 0ULL - (unsigned long long)v :
+	    (unsigned long long)v;
+
+	do
+		*--q = (char)('0' + u % 10);
+	while ((u /= 10) != 0);
+	if (v < 0)
+		*--q = '-';
+	buf_add(b, q, (size_t)(d + sizeof(d) - q));
 }
 
 void
 buf_printf(struct buf *b, const char *fmt, ...)
 {
 	va_list	 ap;
+	size_t	 room = b->cap > b->n ? b->cap - b->n : 0;
 	int	 n;
 
+	if (b->overflow)
+		return;
+	/* One pass when it fits the room left (the usual case), else two. */
 	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
+	n = vsnprintf(room ? b->p + b->n : NULL, room, fmt, ap);
 	va_end(ap);
 	if (n < 0) {
 		b->overflow = true;
 		return;
 	}
+	if ((size_t)n < room && (size_t)n <= b->max - b->n) {
+		b->n += (size_t)n;
+		return;
+	}
+	if (room)
+		b->p[b->n] = '\0';	/* undo the cut-off write */
 	if (n == 0 || !grow(b, (size_t)n))
 		return;
 	va_start(ap, fmt);

@@ -57,6 +57,8 @@ void buf_add(struct buf *b, const void *p, size_t n);
 void buf_adds(struct buf *b, const char *s);
 void buf_addsv(struct buf *b, struct sv s);
 void buf_addc(struct buf *b, char c);
+/* buf_addi - v in decimal (as printf's %lld, without a format string). */
+void buf_addi(struct buf *b, long long v);
 void buf_printf(struct buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* buf_reset - length back to 0, keeps the allocation and the max. */

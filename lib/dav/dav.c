@@ -194,13 +194,18 @@ dav_parse_proppatch(struct ctx *c, struct sv body, struct dav_prop **ops,
 void
 dav_xml_escape(struct buf *b, const char *s)
 {
-	for (; s != NULL && *s; s++) {
+	while (s != NULL && *s) {
+		size_t	 run = strcspn(s, "&<>");
+
+		buf_add(b, s, run);		/* the text up to a special */
+		s += run;
 		switch (*s) {
 		case '&': buf_adds(b, "&amp;"); break;
 		case '<': buf_adds(b, "&lt;"); break;
 		case '>': buf_adds(b, "&gt;"); break;
-		default:  buf_addc(b, *s);
+		default:  return;		/* end of string */
 		}
+		s++;
 	}
 }
 

@@ -2,6 +2,7 @@
 /* lib/core: buffers, cursors, integer parsing, arena, errors, config. */
 #include "testutil.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -94,6 +95,54 @@ test_buf_overflow_sticky(void **state)
 	buf_printf(&b, "%d-%s", 42, "ok");
 	assert_true(buf_ok(&b));
 	assert_string_equal(buf_cstr(&b), "42-ok");
+	arena_free(a);
+}
+
+/* buf_printf's one-pass path, buf_addc's fast path and buf_addi at the
+ * edges: what fits is appended whole, what does not leaves the text as it
+ * was and the buffer overflowed. */
+static void
+test_buf_fast_paths(void **state)
+{
+	struct arena	*a = arena_new(4096);
+	struct buf	 b;
+	char		 big[600];
+
+	(void)state;
+	buf_init(&b, a, 300);
+	buf_adds(&b, "x");			/* capacity 256 now */
+	buf_printf(&b, "%s=%d", "k", 7);	/* fits the room: one pass */
+	assert_string_equal(buf_cstr(&b), "xk=7");
+	memset(big, 'y', 280);
+	big[280] = '\0';
+	buf_printf(&b, "%s", big);		/* over the room: grows */
+	assert_true(buf_ok(&b));
+	assert_int_equal(b.n, 284);
+	assert_int_equal(buf_cstr(&b)[284], '\0');
+	buf_printf(&b, "%s", "0123456789abcdefg");	/* over max */
+	assert_false(buf_ok(&b));
+	assert_int_equal(b.n, 284);
+	assert_int_equal(buf_cstr(&b)[284], '\0');
+
+	buf_init(&b, a, 3);
+	buf_addc(&b, 'a');
+	buf_addc(&b, 'b');
+	buf_addc(&b, 'c');
+	assert_true(buf_ok(&b));
+	buf_addc(&b, 'd');			/* one past max */
+	assert_false(buf_ok(&b));
+	assert_string_equal(buf_cstr(&b), "abc");
+
+	buf_init(&b, a, 200);
+	buf_addi(&b, 0);
+	buf_addc(&b, ' ');
+	buf_addi(&b, -1);
+	buf_addc(&b, ' ');
+	buf_addi(&b, LLONG_MAX);
+	buf_addc(&b, ' ');
+	buf_addi(&b, LLONG_MIN);
+	assert_string_equal(buf_cstr(&b), "0 -1 9223372036854775807 "
+	    "-9223372036854775808");
 	arena_free(a);
 }
 
@@ -282,6 +331,7 @@ main(void)
 		cmocka_unit_test(test_parse_i64),
 		cmocka_unit_test(test_cur),
 		cmocka_unit_test(test_buf_overflow_sticky),
+		cmocka_unit_test(test_buf_fast_paths),
 		cmocka_unit_test(test_arena_defer_order),
 		cmocka_unit_test(test_err_http),
 		cmocka_unit_test_setup_teardown(test_conf_defaults_and_ranges,
