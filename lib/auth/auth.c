@@ -277,31 +277,32 @@ auth_client_addr(struct ctx *c)
 #define SUBNET_SQL "network(set_masklen($2::inet, CASE WHEN family($2::inet) " \
 	"= 4 THEN 32 ELSE 56 END))"
 
-int
-auth_throttle_check(struct ctx *c, const char *action, const char *account,
-    int64_t *delay_ms)
+/* The three failure counts of action ($1) from the client's subnet ($2)
+ * at request time $3, for account $4: within 12 hours and not reset (the
+ * delay), of the account within 30 minutes, of the subnet within 30
+ * minutes.  One row. */
+#define THROTTLE_COUNTS_SQL "SELECT " \
+	"count(*) FILTER (WHERE reset_at IS NULL AND at > to_timestamp($3) " \
+	"- interval '12 hours') AS n_delay, " \
+	"count(*) FILTER (WHERE account = $4 AND at > to_timestamp($3) - " \
+	"interval '30 minutes') AS n_account, " \
+	"count(*) FILTER (WHERE at > to_timestamp($3) - interval " \
+	"'30 minutes') AS n_subnet " \
+	"FROM auth_failures WHERE action = $1 AND subnet = " SUBNET_SQL \
+	" AND at > to_timestamp($3) - interval '12 hours'"
+
+/* The decision of auth_throttle_check on the counts in row 0, columns
+ * col..col+2 of r. */
+static int
+throttle_decide(struct ctx *c, struct db_rows *r, int col, int64_t *delay_ms)
 {
-	struct db_rows	*r;
-	int64_t		 n_delay, n_account, n_subnet, now = settings_now(c);
-	char		 hdr[32];
-	int		 e;
+	int64_t	 n_delay, n_account, n_subnet;
+	char	 hdr[32];
 
 	*delay_ms = 0;
-	e = db_query(c, &r, "SELECT "
-	    "count(*) FILTER (WHERE reset_at IS NULL AND at > to_timestamp($3) "
-	    "- interval '12 hours'), "
-	    "count(*) FILTER (WHERE account = $4 AND at > to_timestamp($3) - "
-	    "interval '30 minutes'), "
-	    "count(*) FILTER (WHERE at > to_timestamp($3) - interval "
-	    "'30 minutes') "
-	    "FROM auth_failures WHERE action = $1 AND subnet = " SUBNET_SQL
-	    " AND at > to_timestamp($3) - interval '12 hours'", "ssis", action,
-	    auth_client_addr(c), now, account ? account : "");
-	if (e != ERR_OK)
-		return e;
-	if (db_get_int64(r, 0, 0, 0, INT64_MAX, &n_delay) != 0 ||
-	    db_get_int64(r, 0, 1, 0, INT64_MAX, &n_account) != 0 ||
-	    db_get_int64(r, 0, 2, 0, INT64_MAX, &n_subnet) != 0)
+	if (db_get_int64(r, 0, col, 0, INT64_MAX, &n_delay) != 0 ||
+	    db_get_int64(r, 0, col + 1, 0, INT64_MAX, &n_account) != 0 ||
+	    db_get_int64(r, 0, col + 2, 0, INT64_MAX, &n_subnet) != 0)
 		return err_set(c, ERR_DB, NULL, "throttle counts");
 	if (n_account > 10 || n_subnet > 100) {
 		(void)http_res_header_keep(c, "X-Nextcloud-Bruteforce-Throttled",
@@ -321,6 +322,21 @@ auth_throttle_check(struct ctx *c, const char *action, const char *account,
 			usleep((useconds_t)(ms * 1000));
 	}
 	return ERR_OK;
+}
+
+int
+auth_throttle_check(struct ctx *c, const char *action, const char *account,
+    int64_t *delay_ms)
+{
+	struct db_rows	*r;
+	int		 e;
+
+	*delay_ms = 0;
+	e = db_query(c, &r, THROTTLE_COUNTS_SQL, "ssis", action,
+	    auth_client_addr(c), settings_now(c), account ? account : "");
+	if (e != ERR_OK)
+		return e;
+	return throttle_decide(c, r, 0, delay_ms);
 }
 
 int
@@ -524,15 +540,21 @@ looks_like_app_password(const char *s)
 }
 
 /*
- * Basic credentials that look like an app password: the account by login
- * name or unique e-mail (as auth_find_login), the live app password by its
- * keyed hash, and the principal, in one statement.  On a match *id,
- * *ap_id, *touch (last use over a minute ago) and *p (arena) are set;
- * otherwise *p stays NULL and the caller takes the ordinary path.
+ * Basic credentials that look like an app password, in one statement: the
+ * login throttle's counts for this client and account (as
+ * auth_throttle_check), the account by login name or unique e-mail (as
+ * auth_find_login), the live app password by its keyed hash, and the
+ * principal.  The throttle decides first, whatever the credentials: a
+ * throttled client learns nothing about them.  *checked tells the caller
+ * that the throttle ran (and *delay_ms its delay); on a match *id, *ap_id,
+ * *touch (last use over a minute ago) and *p (arena) are set; otherwise *p
+ * stays NULL and the caller takes the ordinary path.  Errors: ERR_THROTTLED
+ * (with the header set), database errors.
  */
 static int
-app_password_login(struct ctx *c, const char *login, const char *secret,
-    int64_t *id, int64_t *ap_id, bool *touch, struct principal **p)
+app_password_login(struct ctx *c, const char *login, const char *account,
+    const char *secret, bool *checked, int64_t *delay_ms, int64_t *id,
+    int64_t *ap_id, bool *touch, struct principal **p)
 {
 	unsigned char	 h[32];
 	struct db_rows	*r;
@@ -541,26 +563,36 @@ app_password_login(struct ctx *c, const char *login, const char *secret,
 	*p = NULL;
 	*ap_id = 0;
 	*touch = false;
+	*checked = false;
 	if (!looks_like_app_password(secret))
 		return ERR_OK;
 	auth_keyed_hash(c, "refx app-password v1", secret, strlen(secret), h);
-	e = db_query(c, &r, "WITH l AS (SELECT id FROM users WHERE deleted_at IS "
-	    "NULL AND NOT system AND lower(uid) = lower($1) UNION ALL SELECT "
-	    "min(id) FROM users WHERE deleted_at IS NULL AND NOT system AND "
-	    "lower(email) = lower($1) HAVING count(*) = 1 LIMIT 1) SELECT u.id, "
-	    "a.id, a.last_used_at IS NULL OR a.last_used_at < to_timestamp($3) - "
-	    "interval '60 seconds', " PRINCIPAL_COLS " FROM l JOIN users u ON "
-	    "u.id = l.id JOIN app_passwords a ON a.user_id = u.id AND "
-	    "a.token_hmac = $2 AND a.revoked_at IS NULL", "sbi", login, h,
-	    sizeof(h), settings_now(c));
+	e = db_query(c, &r, "WITH t AS (" THROTTLE_COUNTS_SQL "), l AS (SELECT "
+	    "id FROM users WHERE deleted_at IS NULL AND NOT system AND "
+	    "lower(uid) = lower($5) UNION ALL SELECT min(id) FROM users WHERE "
+	    "deleted_at IS NULL AND NOT system AND lower(email) = lower($5) "
+	    "HAVING count(*) = 1 LIMIT 1), m AS (SELECT u.id AS uid_, a.id AS "
+	    "ap_, a.last_used_at IS NULL OR a.last_used_at < to_timestamp($3) - "
+	    "interval '60 seconds' AS touch_, " PRINCIPAL_COLS " FROM l JOIN "
+	    "users u ON u.id = l.id JOIN app_passwords a ON a.user_id = u.id "
+	    "AND a.token_hmac = $6 AND a.revoked_at IS NULL) SELECT t.n_delay, "
+	    "t.n_account, t.n_subnet, m.* FROM t LEFT JOIN m ON true",
+	    "ssissb", "login", auth_client_addr(c), settings_now(c), account,
+	    login, h, sizeof(h));
 	if (e != ERR_OK)
 		return e;
 	if (db_rows_n(r) != 1)
+		return err_set(c, ERR_DB, NULL, "app password login: %d rows",
+		    db_rows_n(r));
+	*checked = true;
+	if ((e = throttle_decide(c, r, 0, delay_ms)) != ERR_OK)
+		return e;
+	if (db_is_null(r, 0, 3))
 		return ERR_OK;
-	(void)db_get_int64(r, 0, 0, 1, INT64_MAX, id);
-	(void)db_get_int64(r, 0, 1, 1, INT64_MAX, ap_id);
-	*touch = db_get_bool(r, 0, 2);
-	*p = principal_from(c, r, 0, 3, *id);
+	(void)db_get_int64(r, 0, 3, 1, INT64_MAX, id);
+	(void)db_get_int64(r, 0, 4, 1, INT64_MAX, ap_id);
+	*touch = db_get_bool(r, 0, 5);
+	*p = principal_from(c, r, 0, 6, *id);
 	return ERR_OK;
 }
 
@@ -572,17 +604,18 @@ check_password(struct ctx *c, const char *login, const char *password,
 	struct db_rows		*r;
 	struct principal	*p;
 	const char		*account = lowered(c, login);
-	int64_t			 delay, id, ap_id = 0;
-	bool			 rehash = false, touch = false;
+	int64_t			 delay = 0, id, ap_id = 0;
+	bool			 rehash = false, touch = false, checked = false;
 	int			 e;
 
-	if ((e = auth_throttle_check(c, "login", account, &delay)) != ERR_OK)
-		return e;
-	/* an app password (the clients' case): login, token and principal
-	   in one statement */
+	/* an app password (the clients' case): throttle, login, token and
+	   principal in one statement */
 	p = NULL;
-	if (basic && (e = app_password_login(c, login, password, &id, &ap_id,
-	    &touch, &p)) != ERR_OK)
+	if (basic && (e = app_password_login(c, login, account, password,
+	    &checked, &delay, &id, &ap_id, &touch, &p)) != ERR_OK)
+		return e;
+	if (!checked && (e = auth_throttle_check(c, "login", account,
+	    &delay)) != ERR_OK)
 		return e;
 	if (p == NULL && (e = auth_find_login(c, login, &id)) != ERR_OK) {
 		err_clear(c);

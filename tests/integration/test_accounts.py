@@ -536,6 +536,12 @@ def test_throttle_delays_lockout_and_other_accounts(stack, accounts):
                      auth=(victim, vpw), headers={
                          "OCS-APIRequest": "true", "X-Forwarded-For": ip})
     assert (r.status_code, meta(r)["statuscode"]) == (200, 429)
+    # A valid app password is refused the same way: the throttle is part of
+    # the app-password statement and decides before the credentials count.
+    r = requests.get(url, auth=(victim, vap), headers={
+        "OCS-APIRequest": "true", "X-Forwarded-For": ip})
+    assert (r.status_code, meta(r)["statuscode"]) == (429, 429)
+    assert r.headers["X-Nextcloud-Bruteforce-Throttled"] == "25000ms"
     # Another account behind the same address still gets in, and its
     # success ends the address's delay.
     r = requests.get(url, auth=(other, opw), headers={
