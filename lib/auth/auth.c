@@ -544,7 +544,8 @@ looks_like_app_password(const char *s)
  * login throttle's counts for this client and account (as
  * auth_throttle_check), the account by login name or unique e-mail (as
  * auth_find_login), the live app password by its keyed hash, and the
- * principal.  The throttle decides first, whatever the credentials: a
+ * principal, and the settings (settings_adopt).  The throttle decides
+ * first, whatever the credentials: a
  * throttled client learns nothing about them.  *checked tells the caller
  * that the throttle ran (and *delay_ms its delay); on a match *id, *ap_id,
  * *touch (last use over a minute ago) and *p (arena) are set; otherwise *p
@@ -576,7 +577,8 @@ app_password_login(struct ctx *c, const char *login, const char *account,
 	    "interval '60 seconds' AS touch_, " PRINCIPAL_COLS " FROM l JOIN "
 	    "users u ON u.id = l.id JOIN app_passwords a ON a.user_id = u.id "
 	    "AND a.token_hmac = $6 AND a.revoked_at IS NULL) SELECT t.n_delay, "
-	    "t.n_account, t.n_subnet, m.* FROM t LEFT JOIN m ON true",
+	    "t.n_account, t.n_subnet, " SETTINGS_ALL_SQL ", m.* FROM t LEFT "
+	    "JOIN m ON true",
 	    "ssissb", "login", auth_client_addr(c), settings_now(c), account,
 	    login, h, sizeof(h));
 	if (e != ERR_OK)
@@ -585,14 +587,15 @@ app_password_login(struct ctx *c, const char *login, const char *account,
 		return err_set(c, ERR_DB, NULL, "app password login: %d rows",
 		    db_rows_n(r));
 	*checked = true;
+	(void)settings_adopt(c, db_get(r, 0, 3));
 	if ((e = throttle_decide(c, r, 0, delay_ms)) != ERR_OK)
 		return e;
-	if (db_is_null(r, 0, 3))
+	if (db_is_null(r, 0, 4))
 		return ERR_OK;
-	(void)db_get_int64(r, 0, 3, 1, INT64_MAX, id);
-	(void)db_get_int64(r, 0, 4, 1, INT64_MAX, ap_id);
-	*touch = db_get_bool(r, 0, 5);
-	*p = principal_from(c, r, 0, 6, *id);
+	(void)db_get_int64(r, 0, 4, 1, INT64_MAX, id);
+	(void)db_get_int64(r, 0, 5, 1, INT64_MAX, ap_id);
+	*touch = db_get_bool(r, 0, 6);
+	*p = principal_from(c, r, 0, 7, *id);
 	return ERR_OK;
 }
 
@@ -849,45 +852,60 @@ auth_session_lookup(struct ctx *c)
 	unsigned char		 raw[32], h[32];
 	struct db_rows		*r;
 	struct principal	*p;
-	int64_t			 idle, absolute, sid, uid;
+	int64_t			 idle, absolute, sid, uid, seen, created;
 	int			 e;
 
 	if (tok == NULL || crypto_unhex(tok, strlen(tok), raw, sizeof(raw)) != 0)
 		return ERR_NOTFOUND;
 	crypto_sha256(raw, sizeof(raw), h);
+	/*
+	 * The session, its account and the settings in one statement; the
+	 * timeouts are settings, so they are applied here to the row's
+	 * times (rounded up to whole seconds: "t > now - idle" for a
+	 * whole-second now gives the same answer as on the exact time).
+	 * last_seen_at is written at most once a minute (so a busy
+	 * page does not commit a write per request; the idle timeout is
+	 * exact to that minute).
+	 */
+	e = db_query(c, &r, "SELECT " SETTINGS_ALL_SQL ", s.id, s.user_id, "
+	    "s.csrf_token, s.state, s.last_seen_at < to_timestamp($2) - "
+	    "interval '60 seconds', ceil(extract(epoch FROM "
+	    "s.last_seen_at))::bigint, ceil(extract(epoch FROM "
+	    "s.created_at))::bigint, " PRINCIPAL_COLS " FROM "
+	    "(SELECT 1) one LEFT JOIN (sessions s JOIN users u ON u.id = "
+	    "s.user_id AND u.deleted_at IS NULL) ON s.token_hash = $1 AND "
+	    "s.ended_at IS NULL", "bi", h, sizeof(h), settings_now(c));
+	if (e != ERR_OK)
+		return e;
+	if (db_rows_n(r) != 1)
+		return err_set(c, ERR_DB, NULL, "session lookup: %d rows",
+		    db_rows_n(r));
+	(void)settings_adopt(c, db_get(r, 0, 0));
+	if (db_is_null(r, 0, 1))
+		return ERR_NOTFOUND;
 	if ((e = settings_int(c, "session.idle_timeout_s", &idle)) != ERR_OK ||
 	    (e = settings_int(c, "session.absolute_timeout_s", &absolute)) !=
 	    ERR_OK)
 		return e;
-	/*
-	 * The session and its account in one statement; last_seen_at is
-	 * written at most once a minute (so a busy page does not commit a
-	 * write per request; the idle timeout is exact to that minute).
-	 */
-	e = db_query(c, &r, "SELECT s.id, s.user_id, s.csrf_token, s.state, "
-	    "s.last_seen_at < to_timestamp($2) - interval '60 seconds', "
-	    PRINCIPAL_COLS " FROM sessions s JOIN users u ON u.id = s.user_id "
-	    "AND u.deleted_at IS NULL WHERE s.token_hash = $1 AND s.ended_at IS "
-	    "NULL AND s.last_seen_at > to_timestamp($2) - make_interval(secs => "
-	    "$3) AND s.created_at > to_timestamp($2) - make_interval(secs => "
-	    "$4)", "biii", h, sizeof(h), settings_now(c), idle, absolute);
-	if (e != ERR_OK)
-		return e;
-	if (db_rows_n(r) != 1)
+	(void)db_get_int64(r, 0, 1, 1, INT64_MAX, &sid);
+	(void)db_get_int64(r, 0, 2, 1, INT64_MAX, &uid);
+	if (db_get_int64(r, 0, 6, INT64_MIN, INT64_MAX, &seen) != 0 ||
+	    db_get_int64(r, 0, 7, INT64_MIN, INT64_MAX, &created) != 0)
+		return err_set(c, ERR_DB, NULL, "session times");
+	if (!(seen > settings_now(c) - idle) ||
+	    !(created > settings_now(c) - absolute))
 		return ERR_NOTFOUND;
-	(void)db_get_int64(r, 0, 0, 1, INT64_MAX, &sid);
-	(void)db_get_int64(r, 0, 1, 1, INT64_MAX, &uid);
-	p = principal_from(c, r, 0, 5, uid);
+	p = principal_from(c, r, 0, 8, uid);
 	if (!p->enabled)
 		return ERR_NOTFOUND;
-	if (db_get_bool(r, 0, 4) && (e = db_exec(c, "UPDATE sessions SET "
+	if (db_get_bool(r, 0, 5) && (e = db_exec(c, "UPDATE sessions SET "
 	    "last_seen_at = to_timestamp($2) WHERE id = $1", "ii", sid,
 	    settings_now(c))) != ERR_OK)
 		return e;
 	p->method = AUTHM_SESSION;
 	p->session_id = sid;
-	p->csrf_token = db_get(r, 0, 2);
-	p->session_state = db_get(r, 0, 3);
+	p->csrf_token = db_get(r, 0, 3);
+	p->session_state = db_get(r, 0, 4);
 	c->user = p;
 	return ERR_OK;
 }

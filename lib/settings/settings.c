@@ -65,13 +65,28 @@ load(struct ctx *c, json_t **out)
 		*out = c->settings;
 		return ERR_OK;
 	}
-	if ((e = db_query(c, &r, "SELECT coalesce(jsonb_object_agg(key, "
-	    "value), '{}')::text FROM settings", "")) != ERR_OK)
+	if ((e = db_query(c, &r, "SELECT " SETTINGS_ALL_SQL, "")) != ERR_OK)
 		return e;
 	if ((e = jx_parse(c, sv_from(db_get(r, 0, 0)), 1 << 20, &o)) != ERR_OK)
 		return e;
 	c->settings = o;
 	*out = o;
+	return ERR_OK;
+}
+
+int
+settings_adopt(struct ctx *c, const char *json)
+{
+	json_t	*o;
+
+	if (c->settings != NULL)
+		return ERR_OK;
+	if (json == NULL || jx_parse(c, sv_from(json), 1 << 20, &o) != ERR_OK ||
+	    !json_is_object(o)) {
+		err_clear(c);
+		return ERR_INVAL;
+	}
+	c->settings = o;
 	return ERR_OK;
 }
 

@@ -17,6 +17,23 @@
 struct ctx;
 
 /*
+ * SETTINGS_ALL_SQL - a scalar subquery: every stored setting as one JSON
+ * object (text).  A statement that runs on every request anyway (the
+ * credential check) returns it as a column and hands it to settings_adopt,
+ * so the request reads its settings without a round trip of its own.
+ */
+#define SETTINGS_ALL_SQL "(SELECT coalesce(jsonb_object_agg(key, value), " \
+	"'{}')::text FROM settings)"
+
+/*
+ * settings_adopt - use json (SETTINGS_ALL_SQL's column, read in this
+ * request) as the request's settings, unless they were read already.
+ * ERR_OK; ERR_INVAL (bad JSON; nothing adopted, a later read asks the
+ * database).
+ */
+int settings_adopt(struct ctx *c, const char *json);
+
+/*
  * settings_int - integer setting key (e.g. "session.idle_timeout_s"): the
  * stored value when valid, else the declared default.  ERR_OK, or
  * ERR_INTERNAL for an undeclared key, or the database error.
