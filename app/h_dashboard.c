@@ -588,7 +588,7 @@ h_dashboard_settings_save(struct ctx *c)
 		if (v == NULL)
 			continue;
 		if ((e = settings_set(c, text_keys[i], jx_dump(c->arena,
-		    json_string(v)))) == ERR_INVAL) {
+		    jx_own(c->arena, json_string(v))))) == ERR_INVAL) {
 			const char	*msg = arena_printf(c->arena, "%s: %s",
 			    web_t(c, text_keys[i]), c->err_msg ? c->err_msg :
 			    "invalid");
@@ -611,7 +611,7 @@ h_dashboard_settings_save(struct ctx *c)
 			buf_adds(&roles, twofa_roles[i]);
 		}
 	if ((e = settings_set(c, "twofactor.enforced_roles", jx_dump(c->arena,
-	    json_string(buf_cstr(&roles))))) != ERR_OK)
+	    jx_own(c->arena, json_string(buf_cstr(&roles)))))) != ERR_OK)
 		return e;
 	json_object_set_new(changed, "twofactor.enforced_roles",
 	    json_string(buf_cstr(&roles)));

@@ -157,7 +157,9 @@ def stack(mailbox):
         "REFX_SECURITY_ARGON2_MEMORY_KIB": "19456",
         "REFX_SECURITY_ARGON2_ITERATIONS": "2",
         "REFX_ADMIN_PASSWORD": "Admin-Passw0rd-Test",
-        "ASAN_OPTIONS": "detect_leaks=1:abort_on_error=0:exitcode=23",
+        "ASAN_OPTIONS": os.environ.get(
+            "REFX_TEST_ASAN_OPTIONS",
+            "detect_leaks=1:abort_on_error=0:exitcode=23"),
     })
     try:
         subprocess.run([STACK, "start"], env=env, check=True, timeout=180)
