@@ -6,6 +6,7 @@
  */
 #define _DEFAULT_SOURCE
 #include <curl/curl.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <unistd.h>
@@ -28,6 +29,7 @@
 #include "crypto/crypto.h"
 #include "db/db.h"
 #include "gdpr/gdpr.h"
+#include "keys/keys.h"
 #include "settings/settings.h"
 #include "share/share.h"
 #include "report/report.h"
@@ -39,6 +41,38 @@ struct cmd {
 	const char	*help;
 	int		(*fn)(const struct conf *, const char *, int, char **);
 };
+
+/* After the migrations: the root secret of the key hierarchy (lib/keys). */
+static int
+ensure_root(const struct conf *conf, const char *pw)
+{
+	struct ctx	 c;
+	bool		 created;
+	int		 e;
+
+	memset(&c, 0, sizeof(c));
+	c.arena = arena_new(65536);
+	c.conf = conf;
+	c.cli = true;
+	c.reqid = "refx-admin";
+	c.db = db_open(conf->db_conninfo, pw, conf->db_statement_timeout_ms);
+	if ((e = db_ensure(&c)) == ERR_OK && (e = db_tx_begin(&c)) == ERR_OK) {
+		/* two migrates at once: the row's key keeps the first */
+		e = keys_root_ensure(&c, &created);
+		if (e == ERR_OK)
+			e = db_tx_commit(&c);
+		else
+			db_tx_rollback(&c);
+	}
+	if (e != ERR_OK)
+		fprintf(stderr, "refx-admin: root secret: %s\n", c.err_detail ?
+		    c.err_detail : err_public(&c, e));
+	else if (created)
+		printf("created the root secret of the key hierarchy\n");
+	db_close(c.db);
+	arena_free(c.arena);
+	return e == ERR_OK ? 0 : 1;
+}
 
 static int
 cmd_migrate(const struct conf *conf, const char *pw, int argc, char **argv)
@@ -65,7 +99,7 @@ cmd_migrate(const struct conf *conf, const char *pw, int argc, char **argv)
 		fprintf(stderr, "refx-admin: %s\n", err);
 		return 1;
 	}
-	return 0;
+	return ensure_root(conf, pw);
 }
 
 static int
@@ -92,12 +126,15 @@ cli_open(struct ctx *c, const struct conf *conf, const char *pw)
 	c->cli = true;
 	c->reqid = "refx-admin";
 	c->db = db_open(conf->db_conninfo, pw, conf->db_statement_timeout_ms);
-	if (db_ensure(c) != ERR_OK) {
+	if (db_ensure(c) != ERR_OK || keys_ready(c) != ERR_OK ||
+	    db_tx_begin(c) != ERR_OK) {
 		fprintf(stderr, "refx-admin: %s\n", c->err_detail ?
 		    c->err_detail : "database unavailable");
+		db_close(c->db);
+		arena_free(c->arena);
 		return -1;
 	}
-	return db_tx_begin(c) == ERR_OK ? 0 : -1;
+	return 0;
 }
 
 /* Commit (rc 0) or roll back and report the recorded error (rc 1). */
@@ -487,7 +524,6 @@ cmd_confirmation(const struct conf *conf, const char *pw, int argc,
 	const char	*ref;
 	bool		 ok;
 
-	(void)pw;
 	if (argc != 3 || strcmp(argv[1], "verify") != 0) {
 		fprintf(stderr, "usage: refx-admin confirmation verify FILE\n");
 		return 2;
@@ -496,10 +532,11 @@ cmd_confirmation(const struct conf *conf, const char *pw, int argc,
 		fprintf(stderr, "refx-admin: %s: %s\n", argv[2], strerror(errno));
 		return 1;
 	}
-	memset(&c, 0, sizeof(c));
-	c.arena = arena_new(65536);
-	c.conf = conf;
-	c.cli = true;
+	/* the signing key is below the root secret, which is in the database */
+	if (cli_open(&c, conf, pw) != 0) {
+		fclose(f);
+		return 1;
+	}
 	text = arena_alloc(c.arena, (size_t)16 << 20);
 	n = fread(text, 1, (size_t)16 << 20, f);
 	fclose(f);
@@ -510,8 +547,190 @@ cmd_confirmation(const struct conf *conf, const char *pw, int argc,
 	else
 		printf("INVALID: %s was changed or not signed by this instance\n",
 		    argv[2]);
-	arena_free(c.arena);
+	if (cli_close(&c, ERR_OK) != 0)
+		return 1;
 	return ok ? 0 : 1;
+}
+
+/* key generate FILE: a new master key file (0600, never overwritten). */
+static int
+key_generate(const char *path)
+{
+	unsigned char	 k[32];
+	char		 hex[65];
+	FILE		*f;
+	int		 fd;
+
+	if (crypto_random(k, sizeof(k)) != 0) {
+		fprintf(stderr, "refx-admin: random generator failed\n");
+		return 1;
+	}
+	for (int i = 0; i < 32; i++)
+		snprintf(hex + 2 * i, 3, "%02x", k[i]);
+	crypto_wipe(k, sizeof(k));
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0 ||
+	    (f = fdopen(fd, "w")) == NULL) {
+		fprintf(stderr, "refx-admin: %s: %s\n", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		crypto_wipe(hex, sizeof(hex));
+		return 1;
+	}
+	fprintf(f, "%s\n", hex);
+	crypto_wipe(hex, sizeof(hex));
+	if (fflush(f) != 0 || fsync(fd) != 0 || fclose(f) != 0) {
+		fprintf(stderr, "refx-admin: %s: %s\n", path, strerror(errno));
+		return 1;
+	}
+	printf("wrote a new master key to %s\n", path);
+	return 0;
+}
+
+static int
+key_status(const struct conf *conf, const char *pw)
+{
+	struct ctx		 c;
+	struct keys_count	*k;
+	size_t			 n;
+	int64_t			 elsewhere = 0;
+	int			 e;
+
+	if (cli_open(&c, conf, pw) != 0)
+		return 1;
+	e = keys_status(&c, &k, &n);
+	for (size_t i = 0; e == ERR_OK && i < n; i++) {
+		printf("master key %s%s: %lld data key%s%s\n", k[i].kek_id,
+		    k[i].current ? " (current)" : k[i].previous ?
+		    " (previous)" : " (not configured)", (long long)k[i].blobs,
+		    k[i].blobs == 1 ? "" : "s", k[i].root ?
+		    ", the root secret" : "");
+		if (!k[i].current && (k[i].blobs > 0 || k[i].root))
+			elsewhere++;
+	}
+	if (cli_close(&c, e) != 0)
+		return 1;
+	if (elsewhere == 0 && conf->has_previous_master_key)
+		printf("nothing is wrapped under the previous master key: remove "
+		    "previous_master_key_file from the configuration, restart "
+		    "the workers, then destroy %s\n",
+		    conf->previous_master_key_file);
+	return elsewhere == 0 ? 0 : 3;
+}
+
+static volatile sig_atomic_t	stop_rotate;
+
+static void
+on_stop_rotate(int sig)
+{
+	(void)sig;
+	stop_rotate = 1;
+}
+
+/*
+ * key rotate: the root secret, then the data keys batch by batch, each
+ * batch its own transaction (audited), so an interruption loses at most
+ * the batch in flight and a rerun continues.
+ */
+static int
+key_rotate(const struct conf *conf, const char *pw, int batch,
+    int64_t max_batches)
+{
+	struct ctx	 c;
+	int64_t		 total = 0, n = 0, batches = 0;
+	bool		 root;
+	int		 e;
+
+	if (!conf->has_previous_master_key)
+		fprintf(stderr, "refx-admin: note: no previous_master_key_file "
+		    "configured; only keys already under the current master "
+		    "key can be handled\n");
+	(void)signal(SIGINT, on_stop_rotate);
+	(void)signal(SIGTERM, on_stop_rotate);
+	if (cli_open(&c, conf, pw) != 0)
+		return 1;
+	e = keys_rotate_root(&c, &root);
+	if (e == ERR_OK && root) {
+		struct audit_event	 ev = { 0 };
+
+		ev.action = "key.rotate.root";
+		ev.object_type = "key";
+		ev.object_id = "root";
+		e = audit_write(&c, &ev);
+	}
+	if (cli_close(&c, e) != 0)
+		return 1;
+	if (root)
+		printf("root secret re-wrapped\n");
+	do {
+		if (cli_open(&c, conf, pw) != 0)
+			return 1;
+		e = keys_rotate_batch(&c, batch, &n);
+		if (e == ERR_OK && n > 0) {
+			struct audit_event	 ev = { 0 };
+
+			ev.action = "key.rotate.batch";
+			ev.object_type = "key";
+			ev.object_id = "data-keys";
+			ev.details = json_pack("{s:I}", "rewrapped", (json_int_t)n);
+			e = audit_write(&c, &ev);
+		}
+		if (cli_close(&c, e) != 0) {
+			fprintf(stderr, "refx-admin: stopped after %lld data "
+			    "keys; run it again to continue\n", (long long)total);
+			return 1;
+		}
+		total += n;
+		batches++;
+		if (n > 0) {
+			printf("re-wrapped %lld data keys (%lld in all)\n",
+			    (long long)n, (long long)total);
+			fflush(stdout);
+		}
+	} while (n > 0 && !stop_rotate && (max_batches == 0 ||
+	    batches < max_batches));
+	if (n > 0) {
+		printf("stopped after %lld data keys; run it again to "
+		    "continue\n", (long long)total);
+		return 3;
+	}
+	printf("done: every data key is wrapped under the current master key "
+	    "(%lld re-wrapped now)\n", (long long)total);
+	return 0;
+}
+
+static int
+cmd_key(const struct conf *conf, const char *pw, int argc, char **argv)
+{
+	long long	 batch = 500, max_batches = 0;
+
+	if (argc == 3 && strcmp(argv[1], "generate") == 0)
+		return key_generate(argv[2]);
+	if (argc == 2 && strcmp(argv[1], "status") == 0)
+		return key_status(conf, pw);
+	if (argc >= 2 && strcmp(argv[1], "rotate") == 0) {
+		for (int i = 2; i < argc; i++) {
+			char	*end;
+			long long v;
+
+			if (i + 1 >= argc)
+				goto usage;
+			v = strtoll(argv[i + 1], &end, 10);
+			if (*end != '\0' || v < 1 || v > 1000000)
+				goto usage;
+			if (strcmp(argv[i], "--batch") == 0)
+				batch = v;
+			else if (strcmp(argv[i], "--max-batches") == 0)
+				max_batches = v;
+			else
+				goto usage;
+			i++;
+		}
+		return key_rotate(conf, pw, (int)batch, max_batches);
+	}
+usage:
+	fprintf(stderr, "usage: refx-admin key generate FILE | status | rotate "
+	    "[--batch N] [--max-batches N]\n");
+	return 2;
 }
 
 static const struct cmd cmds[] = {
@@ -534,6 +753,8 @@ static const struct cmd cmds[] = {
 	{ "confirmation", "verify FILE: check a signed deletion confirmation",
 	    cmd_confirmation },
 	{ "settings", "set KEY JSON", cmd_settings },
+	{ "key", "generate FILE | status | rotate [--batch N] "
+	    "[--max-batches N]: master key rotation", cmd_key },
 	{ "migrate", "apply pending database migrations (--status: count "
 	    "them; exit 3 if any)", cmd_migrate },
 	{ "version", "print the version", cmd_version },
@@ -576,6 +797,10 @@ main(int argc, char **argv)
 	}
 	if (oath_init() != OATH_OK)
 		return 1;
+	/* a new master key needs no configuration (the old one may be gone) */
+	if (argc == 3 && strcmp(argv[0], "key") == 0 &&
+	    strcmp(argv[1], "generate") == 0)
+		return key_generate(argv[2]);
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
 		if (strcmp(argv[0], cmds[i].name) != 0)
 			continue;

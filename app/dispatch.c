@@ -24,6 +24,7 @@
 #include "dav/dav.h"
 #include "db/db.h"
 #include "http/http.h"
+#include "keys/keys.h"
 #include "ocs/ocs.h"
 #include "settings/settings.h"
 #include "schema.h"
@@ -254,6 +255,9 @@ run(struct ctx *c)
 			maintenance(c);
 			return ERR_OK;
 		}
+		/* the root secret, once per process (lib/keys) */
+		if ((e = keys_ready(c)) != ERR_OK)
+			return e;
 	}
 	if ((e = http_form_parse(c)) != ERR_OK) {
 		/* Nextcloud treats a malformed JSON body as uncaught: 996. */

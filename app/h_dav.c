@@ -31,6 +31,7 @@
 #include "files/files.h"
 #include "http/http.h"
 #include "jx/jx.h"
+#include "keys/keys.h"
 #include "settings/settings.h"
 #include "report/report.h"
 #include "share/share.h"
@@ -68,7 +69,7 @@ davapp_instance_id(struct ctx *c)
 {
 	unsigned char	 h[32];
 
-	crypto_hmac_sha256(c->conf->master_key, 32, "refx instance id", 16, h);
+	crypto_hmac_sha256(keys_root(c), 32, "refx instance id", 16, h);
 	return arena_printf(c->arena, "oc%s", crypto_hex(c->arena, h, 5));
 }
 

@@ -25,6 +25,7 @@
 #include "db/db.h"
 #include "http/http.h"
 #include "jx/jx.h"
+#include "keys/keys.h"
 #include "settings/settings.h"
 #include "tmpl/tmpl.h"
 
@@ -40,7 +41,7 @@ token_hash(const char *t, unsigned char out[32])
 static void
 flow_key(const struct ctx *c, unsigned char key[32])
 {
-	crypto_derive(c->conf->master_key, "refx loginflow v1", key);
+	crypto_derive(keys_root(c), "refx loginflow v1", key);
 }
 
 static int

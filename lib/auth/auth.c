@@ -22,6 +22,7 @@
 #include "db/db.h"
 #include "http/http.h"
 #include "jx/jx.h"
+#include "keys/keys.h"
 #include "settings/settings.h"
 
 static const char *const role_names[] = { "admin", "manager", "staff",
@@ -67,7 +68,7 @@ auth_keyed_hash(const struct ctx *c, const char *label, const void *p,
 {
 	unsigned char	 key[32];
 
-	crypto_derive(c->conf->master_key, label, key);
+	crypto_derive(keys_root(c), label, key);
 	crypto_hmac_sha256(key, sizeof(key), p, n, out);
 	crypto_wipe(key, sizeof(key));
 }
@@ -969,7 +970,7 @@ auth_totp_code(const unsigned char *secret, size_t len, int64_t t, char out[7])
 static void
 totp_key(const struct ctx *c, unsigned char key[32])
 {
-	crypto_derive(c->conf->master_key, "refx totp-secret v1", key);
+	crypto_derive(keys_root(c), "refx totp-secret v1", key);
 }
 
 int

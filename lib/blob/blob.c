@@ -13,17 +13,18 @@
 #include "core/err.h"
 #include "crypto/crypto.h"
 #include "db/db.h"
+#include "keys/keys.h"
 
 #define SEALED_BYTES	(BLOB_CHUNK_BYTES + CRYPTO_SEAL_OVERHEAD)
 
-/* The id of the master key (for rotation): a keyed fingerprint, not the key. */
+/* The id of the current master key (for rotation; lib/keys). */
 static const char *
 kek_id(struct ctx *c)
 {
-	unsigned char	 h[32];
+	char	*id = arena_alloc(c->arena, KEYS_ID_LEN + 1);
 
-	crypto_hmac_sha256(c->conf->master_key, 32, "refx kek id", 11, h);
-	return crypto_hex(c->arena, h, 8);
+	keys_id(c->conf->master_key, id);
+	return id;
 }
 
 static void
@@ -183,15 +184,22 @@ data_key(struct ctx *c, int64_t id, unsigned char key[32], int64_t *size,
 	struct db_rows	*r;
 	const char	*hex;
 	unsigned char	 wrapped[32 + CRYPTO_SEAL_OVERHEAD], kek[32];
+	const unsigned char *master;
 	char		 aad[48];
 	int		 e;
 
-	e = db_query(c, &r, "SELECT encode(wrapped_key, 'hex'), size, nchunks "
-	    "FROM blobs WHERE id = $1", "i", id);
+	/* the wrapped key and the id of the master key that wrapped it are
+	   read together: a rotation changes both in one row */
+	e = db_query(c, &r, "SELECT encode(wrapped_key, 'hex'), size, nchunks, "
+	    "kek_id FROM blobs WHERE id = $1", "i", id);
 	if (e != ERR_OK)
 		return e;
 	if (db_rows_n(r) != 1)
 		return err_set(c, ERR_NOTFOUND, NULL, "blob %lld", (long long)id);
+	if ((master = keys_master_for(c->conf, db_get(r, 0, 3))) == NULL)
+		return err_set(c, ERR_CRYPTO, NULL, "blob %lld: wrapped under "
+		    "master key %s, which is not configured", (long long)id,
+		    db_get(r, 0, 3));
 	hex = db_get(r, 0, 0);
 	(void)db_get_int64(r, 0, 1, 0, INT64_MAX, size);
 	(void)db_get_int64(r, 0, 2, 0, INT64_MAX, nchunks);
@@ -199,7 +207,7 @@ data_key(struct ctx *c, int64_t id, unsigned char key[32], int64_t *size,
 		return err_set(c, ERR_CRYPTO, NULL, "blob %lld: bad wrapped key",
 		    (long long)id);
 	snprintf(aad, sizeof(aad), "blobkey:%lld", (long long)id);
-	crypto_derive(c->conf->master_key, "refx blob-kek v1", kek);
+	crypto_derive(master, "refx blob-kek v1", kek);
 	e = crypto_open(kek, aad, strlen(aad), wrapped, sizeof(wrapped), key);
 	crypto_wipe(kek, sizeof(kek));
 	if (e != 0)

@@ -44,6 +44,8 @@ static const struct key keys[] = {
 	{ "database", "statement_timeout_ms", K_INT, "30000", 100, 3600000,
 	    S(db_statement_timeout_ms) },
 	{ "security", "master_key_file", K_STR, NULL, 0, 0, S(master_key_file) },
+	{ "security", "previous_master_key_file", K_STR, "", 0, 0,
+	    S(previous_master_key_file) },
 	{ "security", "argon2_memory_kib", K_INT, "65536", 1024, 4194304,
 	    S(argon2_memory_kib) },
 	{ "security", "argon2_iterations", K_INT, "3", 1, 16,
@@ -166,16 +168,17 @@ hexdigit(char ch)
 	return -1;
 }
 
-/* The master key: exactly 64 hex digits (32 bytes) on the first line. */
+/* A master key: exactly 64 hex digits (32 bytes) on the first line. */
 static int
-read_master_key(struct conf *c, char *err, size_t errlen)
+read_master_key(struct conf *c, const char *what, const char *file,
+    unsigned char key[32], char *err, size_t errlen)
 {
 	char		 e2[256];
-	const char	*hex = conf_read_secret(c->arena, c->master_key_file, 128,
-			    e2, sizeof(e2));
+	const char	*hex = conf_read_secret(c->arena, file, 128, e2,
+			    sizeof(e2));
 
 	if (hex == NULL) {
-		snprintf(err, errlen, "[security] master_key_file: %s", e2);
+		snprintf(err, errlen, "[security] %s: %s", what, e2);
 		return -1;
 	}
 	if (strlen(hex) != 64)
@@ -185,12 +188,12 @@ read_master_key(struct conf *c, char *err, size_t errlen)
 
 		if (hi < 0 || lo < 0)
 			goto bad;
-		c->master_key[i] = (unsigned char)(hi << 4 | lo);
+		key[i] = (unsigned char)(hi << 4 | lo);
 	}
 	return 0;
 bad:
-	snprintf(err, errlen, "[security] master_key_file: %s must hold 64 "
-	    "hex characters (32 bytes)", c->master_key_file);
+	snprintf(err, errlen, "[security] %s: %s must hold 64 hex characters "
+	    "(32 bytes)", what, file);
 	return -1;
 }
 
@@ -248,7 +251,24 @@ check_values(struct conf *c, char *err, size_t errlen)
 	if (conf_check_secret_file("[security] master_key_file",
 	    c->master_key_file, err, errlen) != 0)
 		return -1;
-	return read_master_key(c, err, errlen);
+	if (read_master_key(c, "master_key_file", c->master_key_file,
+	    c->master_key, err, errlen) != 0)
+		return -1;
+	if (c->previous_master_key_file[0] == '\0')
+		return 0;
+	if (conf_check_secret_file("[security] previous_master_key_file",
+	    c->previous_master_key_file, err, errlen) != 0 ||
+	    read_master_key(c, "previous_master_key_file",
+	    c->previous_master_key_file, c->previous_master_key, err,
+	    errlen) != 0)
+		return -1;
+	if (memcmp(c->previous_master_key, c->master_key, 32) == 0) {
+		snprintf(err, errlen, "[security] previous_master_key_file "
+		    "holds the same key as master_key_file");
+		return -1;
+	}
+	c->has_previous_master_key = true;
+	return 0;
 }
 
 int
@@ -378,6 +398,7 @@ void
 conf_free(struct conf *c)
 {
 	explicit_bzero(c->master_key, sizeof(c->master_key));
+	explicit_bzero(c->previous_master_key, sizeof(c->previous_master_key));
 	arena_free(c->arena);
 	c->arena = NULL;
 }

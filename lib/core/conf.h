@@ -10,6 +10,7 @@
 #ifndef LIB_CORE_CONF_H
 #define LIB_CORE_CONF_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -39,6 +40,10 @@ struct conf {
 	/* [security] */
 	const char	*master_key_file;
 	unsigned char	 master_key[32];	/* read from master_key_file */
+	/* during a master key rotation (lib/keys): the key being replaced */
+	const char	*previous_master_key_file;	/* or "" */
+	unsigned char	 previous_master_key[32];
+	bool		 has_previous_master_key;
 	int64_t		 argon2_memory_kib;
 	int64_t		 argon2_iterations;
 	int64_t		 argon2_parallelism;

@@ -416,9 +416,24 @@ def test_migrations_idempotent_and_checksummed(stack, tmp_path):
     r = stack.admin("migrate", env=env)
     assert r.returncode == 0, r.stderr
     names = sorted(os.listdir(os.path.join(ROOT, "migrations")))
-    assert r.stdout == "".join("applied %s\n" % n for n in names)
+    assert r.stdout == "".join("applied %s\n" % n for n in names) + \
+        "created the root secret of the key hierarchy\n"
+    # a new database: a random root secret (lib/keys)
+    assert stack.psql("SELECT legacy FROM key_material",
+                      db="refx_mig") == "f"
     r = stack.admin("migrate", env=env)
     assert (r.returncode, r.stdout) == (0, "schema is up to date\n")
+    # A database from before the root secret, with keyed values in it,
+    # keeps the master key as its root (so they stay valid).
+    stack.psql("DELETE FROM key_material; INSERT INTO users (uid, "
+               "password_hash, totp_secret) VALUES ('legacy', '!', "
+               "'\\x00')", db="refx_mig")
+    r = stack.admin("migrate", env=env)
+    assert (r.returncode, r.stdout) == (
+        0, "schema is up to date\ncreated the root secret of the key "
+        "hierarchy\n")
+    assert stack.psql("SELECT legacy FROM key_material",
+                      db="refx_mig") == "t"
     r = stack.admin("migrate", "--status", env=env)
     assert (r.returncode, r.stdout) == (0, "0 pending migrations\n")
     rows = stack.psql("SELECT name, sha256 FROM schema_migrations ORDER BY "
