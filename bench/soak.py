@@ -30,7 +30,7 @@ def main():
     a = ap.parse_args()
     opts = argparse.Namespace(scale=0.01, duration=5, runs=1,
                               connections=a.connections, threads=2,
-                              only=None)
+                              only=None, perf=None, hold=0)
     st = B.Stack(os.environ.get("REFX_BIN_DIR",
                                 os.path.join(ROOT, "build", "release")))
     st.start()
