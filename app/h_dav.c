@@ -797,13 +797,7 @@ propfind(struct ctx *c, const struct davapp_target *t)
 	size_t			 np, nk = 0;
 	int			 d, e;
 
-	if (depth == NULL || strcmp(depth, "1") == 0)
-		d = 1;
-	else if (strcmp(depth, "0") == 0)
-		d = 0;
-	else if (strcasecmp(depth, "infinity") == 0)
-		d = 2;
-	else
+	if ((d = dav_depth(depth, 1)) < 0)
 		return davapp_fail(c, 400, "Depth must be 0, 1 or infinity");
 	if ((e = http_body_all(c, DAV_XML_MAX_BYTES, &body)) != ERR_OK)
 		return e;
@@ -989,19 +983,7 @@ proppatch(struct ctx *c, const struct davapp_target *t)
 static bool
 etag_listed(struct ctx *c, const char *header, const char *etag)
 {
-	struct cur	 cu = cur_init(sv_from(header));
-	struct sv	 s;
-	const char	*q = quoted(c, etag);
-
-	while (!cur_eof(&cu)) {
-		cur_until(&cu, ',', &s);
-		s = sv_trim(s);
-		if (sv_eq(s, SV("*")) || sv_eq(s, sv_from(q)) ||
-		    (sv_starts_with(s, SV("W/")) && sv_eq((struct sv){ s.p + 2,
-		    s.n - 2 }, sv_from(q))))
-			return true;
-	}
-	return false;
+	return dav_etag_listed(c->arena, header, etag);
 }
 
 static int
@@ -1311,39 +1293,22 @@ del(struct ctx *c, const struct davapp_target *t)
 int
 davapp_destination(struct ctx *c, struct davapp_target *t)
 {
-	const char	*d = http_header(c, "Destination"), *path, *host;
-	const char	*slash;
-	char		**segs = NULL;
 	const char	**s;
 	size_t		 n;
-	bool		 trail;
 
 	memset(t, 0, sizeof(*t));
-	if (d == NULL || d[0] == '\0')
+	switch (dav_destination(c->arena, http_header(c, "Destination"),
+	    http_header(c, "Host"), &s, &n)) {
+	case 0:
+		break;
+	case DAV_DEST_MISSING:
 		return davapp_fail(c, 400, "The destination header was not "
 		    "supplied");
-	path = d;
-	if (strncmp(d, "http://", 7) == 0 || strncmp(d, "https://", 8) == 0) {
-		const char	*h = strstr(d, "://") + 3;
-
-		slash = strchr(h, '/');
-		host = http_header(c, "Host");
-		if (slash == NULL || host == NULL ||
-		    strlen(host) != (size_t)(slash - h) ||
-		    strncasecmp(host, h, (size_t)(slash - h)) != 0)
-			return davapp_fail(c, 502, "The destination node is not "
-			    "on this server");
-		path = slash;
-	}
-	(void)segs;
-	{
-		const char	*q = strchr(path, '?');
-		struct sv	 raw = q ? (struct sv){ path, (size_t)(q - path) } :
-				    sv_from(path);
-
-		if (http_split_path(c->arena, raw, &s, &n, &trail) != 0)
-			return davapp_fail(c, 400, "Destination is not a valid "
-			    "path");
+	case DAV_DEST_OTHER_HOST:
+		return davapp_fail(c, 502, "The destination node is not on "
+		    "this server");
+	default:
+		return davapp_fail(c, 400, "Destination is not a valid path");
 	}
 	t->owner = c->user->id;
 	if (n >= 4 && strcmp(s[0], "remote.php") == 0 && strcmp(s[1], "dav") ==
@@ -1387,15 +1352,11 @@ move_copy(struct ctx *c, const struct davapp_target *t, bool move)
 		    "copied");
 	if ((e = davapp_destination(c, &dt)) != ERR_OK)
 		return e;
-	if (ow != NULL) {
-		if (strcasecmp(ow, "F") == 0)
-			overwrite = false;
-		else if (strcasecmp(ow, "T") != 0)
-			return davapp_fail(c, 400, "The HTTP Overwrite header "
-			    "should be either T or F");
-	}
-	if (depth != NULL && strcmp(depth, "0") != 0 &&
-	    strcasecmp(depth, "infinity") != 0)
+	if (dav_overwrite(ow) < 0)
+		return davapp_fail(c, 400, "The HTTP Overwrite header should be "
+		    "either T or F");
+	overwrite = dav_overwrite(ow) == 1;
+	if (dav_depth(depth, 0) == 1 || dav_depth(depth, 0) < 0)
 		return davapp_fail(c, 400, "Depth must be 0 or infinity");
 	if ((e = resolve_parent(c, &dt, &parent, &name)) != ERR_OK)
 		return e;

@@ -6,6 +6,7 @@
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "core/arena.h"
@@ -329,4 +330,73 @@ dav_ns_prefix(const char *ns)
 	if (strcmp(ns, DAV_NS_OCM) == 0)
 		return "ocm";
 	return NULL;
+}
+
+int
+dav_depth(const char *h, int dflt)
+{
+	if (h == NULL)
+		return dflt;
+	if (strcmp(h, "0") == 0)
+		return 0;
+	if (strcmp(h, "1") == 0)
+		return 1;
+	if (strcasecmp(h, "infinity") == 0)
+		return DAV_DEPTH_INFINITY;
+	return -1;
+}
+
+int
+dav_overwrite(const char *h)
+{
+	if (h == NULL || strcasecmp(h, "T") == 0)
+		return 1;
+	if (strcasecmp(h, "F") == 0)
+		return 0;
+	return -1;
+}
+
+bool
+dav_etag_listed(struct arena *a, const char *header, const char *etag)
+{
+	struct cur	 cu = cur_init(sv_from(header));
+	struct sv	 s, q = sv_from(arena_printf(a, "\"%s\"", etag));
+
+	while (!cur_eof(&cu)) {
+		cur_until(&cu, ',', &s);
+		s = sv_trim(s);
+		if (sv_eq(s, SV("*")) || sv_eq(s, q) ||
+		    (sv_starts_with(s, SV("W/")) && sv_eq((struct sv){ s.p + 2,
+		    s.n - 2 }, q)))
+			return true;
+	}
+	return false;
+}
+
+int
+dav_destination(struct arena *a, const char *header, const char *host,
+    const char ***segs, size_t *n)
+{
+	const char	*path = header, *q;
+	struct sv	 raw;
+	bool		 trail;
+
+	if (header == NULL || header[0] == '\0')
+		return DAV_DEST_MISSING;
+	if (strncmp(header, "http://", 7) == 0 ||
+	    strncmp(header, "https://", 8) == 0) {
+		const char	*h = strstr(header, "://") + 3;
+		const char	*slash = strchr(h, '/');
+
+		if (slash == NULL || host == NULL ||
+		    strlen(host) != (size_t)(slash - h) ||
+		    strncasecmp(host, h, (size_t)(slash - h)) != 0)
+			return DAV_DEST_OTHER_HOST;
+		path = slash;
+	}
+	q = strchr(path, '?');
+	raw = q ? (struct sv){ path, (size_t)(q - path) } : sv_from(path);
+	if (http_split_path(a, raw, segs, n, &trail) != 0)
+		return DAV_DEST_INVALID;
+	return 0;
 }

@@ -89,4 +89,44 @@ void dav_error(struct ctx *c, int status, const char *message);
 /* dav_ns_prefix - "d", "oc", "nc", "ocs", "ocm" for known namespaces, else NULL. */
 const char *dav_ns_prefix(const char *ns);
 
+/*
+ * Request headers of WebDAV (each a pure function of the header text, so
+ * each is fuzzed: tests/fuzz/fuzz_davheaders.c).
+ *
+ * dav_depth - the Depth header (RFC 4918 §10.2): NULL gives dflt; "0",
+ * "1", "infinity" (any case) give 0, 1, DAV_DEPTH_INFINITY; anything else
+ * -1.
+ */
+#define DAV_DEPTH_INFINITY	2
+int dav_depth(const char *h, int dflt);
+
+/*
+ * dav_overwrite - the Overwrite header (RFC 4918 §10.6): NULL or "T" 1,
+ * "F" 0 (either case), anything else -1.
+ */
+int dav_overwrite(const char *h);
+
+/*
+ * dav_etag_listed - whether an If-Match / If-None-Match header (a comma
+ * list, RFC 9110 §13.1.1-2) is "*" or names etag (unquoted, compared with
+ * the quotes and weakly: W/"x" matches, as Nextcloud does).  Arena a holds
+ * scratch memory.
+ */
+bool dav_etag_listed(struct arena *a, const char *header, const char *etag);
+
+/*
+ * dav_destination - the Destination header (RFC 4918 §10.3): an absolute
+ * URI whose authority is host (compared without case), or an absolute
+ * path; the query is dropped, the path decoded and split as the request
+ * path (http_split_path), *segs and the strings arena-owned.  Returns 0,
+ * DAV_DEST_MISSING (no or empty header), DAV_DEST_OTHER_HOST (another
+ * authority, or no host to compare), or DAV_DEST_INVALID (a path that
+ * http_split_path refuses).
+ */
+enum { DAV_DEST_MISSING = -1, DAV_DEST_OTHER_HOST = -2,
+	DAV_DEST_INVALID = -3 };
+int dav_destination(struct arena *a, const char *header, const char *host,
+    const char ***segs, size_t *n);
+
+
 #endif

@@ -80,9 +80,8 @@ share_zone(struct ctx *c)
 	return c->conf->timezone;
 }
 
-/* YYYY-MM-DD, or an ISO 8601 date-time whose date counts in zone. */
-static bool
-date_shaped(const char *s)
+bool
+share_date_shaped(const char *s)
 {
 	size_t	 n = strlen(s);
 
@@ -140,7 +139,7 @@ share_expiry(struct ctx *c, const char *input, const char *zone, bool link,
 			return ERR_OK;
 		in = NULL;
 	}
-	if (in != NULL && !date_shaped(in))
+	if (in != NULL && !share_date_shaped(in))
 		return fail(c, update ? 400 : 404, "Invalid date. Format must be "
 		    "YYYY-MM-DD");
 	/*

@@ -121,6 +121,15 @@ int share_expiry(struct ctx *c, const char *input, const char *zone,
     bool link, int64_t created, bool update, int64_t *expires);
 
 /*
+ * share_date_shaped - whether an expireDate value (quotes already
+ * stripped) has the shape share_expiry accepts before PostgreSQL parses
+ * it: YYYY-MM-DD, or that date followed by 'T' or ' ' and up to 25 of
+ * "0123456789:.+-Z" (an ISO 8601 date-time whose date counts in the
+ * zone).  Nextcloud's ShareAPIController::parseDate accepts the same.
+ */
+bool share_date_shaped(const char *s);
+
+/*
  * share_access - THE access decision for accounts: the permission bits
  * (PERM_*) user_id has on file_id right now: all bits on its own files,
  * else the union of every live share (user share to them, group share to
