@@ -14,7 +14,7 @@ const cfg = JSON.parse(process.env.REFX_BROWSER);
 const shots = path.join(path.dirname(new URL(import.meta.url).pathname),
   'screenshots');
 fs.mkdirSync(shots, { recursive: true });
-const out = { dialogs: [], csp: [], a11y: [], a11y_pages: [] };
+const out = { dialogs: [], csp: [], a11y: [], a11y_pages: [], injected: [] };
 const axeSource = fs.readFileSync(path.join(path.dirname(shots),
   'node_modules', 'axe-core', 'axe.min.js'), 'utf8');
 
@@ -36,10 +36,18 @@ async function a11y(page, name) {
   for (const v of found) out.a11y.push({ page: name, ...v });
 }
 
-// A screenshot of a main page and its accessibility check.
+// Elements the XSS corpus would create if a field were rendered as markup
+// (the pages have no inline script and no event-handler attributes).
+const INJECTED = 'img[src="x"], svg[onload], [onerror], [onload], ' +
+  '[onmouseover], iframe, script:not([src]), a[href^="javascript:"]';
+
+// A screenshot of a main page, its accessibility check, and the count of
+// injected elements (expected 0).
 async function shot(page, name) {
   await page.screenshot({ path: path.join(shots, `${name}.png`), fullPage: true });
   await a11y(page, name);
+  const n = await page.locator(INJECTED).count();
+  if (n > 0) out.injected.push({ page: name, n, html: (await page.content()).slice(0, 2000) });
 }
 
 // RFC 6238 TOTP (SHA-1, 30 s, 6 digits) of a base32 secret.
@@ -92,6 +100,7 @@ try {
   out.report_path = new URL(r.url()).pathname;
   out.report_has_name = (await r.textContent('h1')).includes(cfg.family_text);
   await shot(r, 'portal-report');
+  out.report_page_text = await r.textContent('body');
   await Promise.all([r.waitForNavigation(), r.click('#mark-read button')]);
   out.is_read = await r.locator('#is-read').count();
   await r.goto(`${cfg.url}/portal`);
@@ -172,12 +181,14 @@ try {
   await Promise.all([m.waitForNavigation(), m.click('nav.main a[href="/dashboard/clinics"]')]);
   out.clinics_listed = await m.locator('#clinics tbody tr').count();
   await shot(m, 'dashboard-clinics');
+  out.clinics_page_text = await m.textContent('body');
   await m.goto(`${cfg.url}/dashboard/patients`);
   await m.fill('#q', cfg.search);
   await Promise.all([m.waitForNavigation(), m.click('form[role=search] button')]);
   out.search_url = new URL(m.url()).pathname + new URL(m.url()).search;
   await Promise.all([m.waitForNavigation(), m.click(`#patients a[href="/dashboard/patients/${cfg.patient_id}"]`)]);
   await shot(m, 'dashboard-patient');
+  out.patient_page_text = await m.textContent('body');
   // record a consent through the form, then withdraw the seeded one
   const before = await m.locator('#consents tbody tr').count();
   await m.selectOption('#k-scope', 'clinic');

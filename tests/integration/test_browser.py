@@ -2,7 +2,9 @@
 """Headless Chromium (Debian's chromium, driven by playwright-core from npm
 in tests/browser) against the real stack: a referrer logs in with TOTP,
 sees an unread report, opens it, marks it read; the language switch; an
-XSS payload in a patient name stays inert (no dialog opens); a form post
+XSS corpus in patient names, title, consent purpose, file name, clinic
+and account display names stays inert on every page (no dialog opens, no
+element is created); a form post
 without the CSRF token fails; a manager finds the patient, withdraws a
 consent, runs the access export and an erasure and sees the confirmation.
 Screenshots: tests/browser/screenshots/."""
@@ -19,6 +21,12 @@ from test_referrals import User, Patient, ingest
 
 BROWSER_DIR = os.path.join(ROOT, "tests", "browser")
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+XSS = ['<img src=x onerror=alert(1)>', '"><svg onload=alert(2)>',
+       "'><script>alert(3)</script>", '<iframe src=javascript:alert(4)>',
+       '<a href="javascript:alert(5)">x</a>', '{{7*7}}<b onmouseover=alert(6)>',
+       '<img src=x onerror=alert(7)>', "</title><script>alert(8)</script>"]
 
 
 def node_ready():
@@ -46,15 +54,25 @@ def test_portal_and_dashboard_in_chromium(stack, accounts):
     # the referrer turns on TOTP first (referrers may; staff must)
     ref_secret = enrolled(accounts, ref)
     mgr_secret = enrolled(accounts, mgr)
+    # the XSS corpus, one payload per field that reaches a page: stored
+    # through the API where it validates input, else directly, because
+    # what is tested here is the output
     p = Patient()
-    p.family = "<img src=x onerror=alert(1)>Zyx" + p.family[-8:]
-    r, _ = ingest(staff, p, gid)
+    p.family = XSS[0] + "Zyx" + p.family[-8:]
+    p.given = XSS[1]
+    p.fname = XSS[6] + ".pdf"
+    r, _ = ingest(staff, p, gid, title=XSS[2])
     rep = r.json()["ocs"]["data"]
     k = staff.ok("POST", "/consents", data={
         "patient": rep["patient"]["id"], "links": "true",
-        "report": rep["id"], "purpose": "Zweitmeinung",
+        "report": rep["id"], "purpose": XSS[5],
         "text_version": "2026-01", "text_sha256": "f" * 64,
         "channel": "paper"})
+    stack.psql("UPDATE groups SET clinic_name = $x$%s$x$ WHERE gid = '%s'"
+               % (XSS[3], gid))
+    for u, x in ((ref, XSS[4]), (staff, XSS[7]), (mgr, XSS[4])):
+        stack.psql("UPDATE users SET display_name = $x$%s$x$ WHERE uid = "
+                   "'%s'" % (x, u.uid))
     staff_secret = enrolled(accounts, staff)
     upload = {"ppid": "F-" + uuid.uuid4().hex[:8],
               "order": "FO-" + uuid.uuid4().hex[:8], "clinic": gid}
@@ -74,7 +92,14 @@ def test_portal_and_dashboard_in_chromium(stack, accounts):
                          capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr[-3000:]
     o = json.loads(run.stdout.strip().splitlines()[-1])
-    assert o["dialogs"] == []               # the XSS payload stayed text
+    assert o["dialogs"] == []               # the XSS payloads stayed text
+    assert o["injected"] == []              # and created no element
+    # ... while the pages do show them, as text
+    for x in (XSS[0], XSS[1], XSS[2], XSS[5]):
+        assert x in o["patient_page_text"], x
+    for x in (XSS[0], XSS[2]):
+        assert x in o["report_page_text"], x
+    assert XSS[3] in o["clinics_page_text"]
     assert o["csp"] == []                   # no CSP violation on any page
     assert o["consents_added"] == 1
     assert o["referrer_landing"] == "/portal"
