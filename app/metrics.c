@@ -8,6 +8,7 @@
 
 #include <arpa/inet.h>
 #include <stdatomic.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -226,6 +227,19 @@ h_metrics(struct ctx *c)
 	    "refx_process_resident_memory_bytes{worker=\"%ld\"} %lld\n", pid,
 	    atomic_load_explicit(&busy, memory_order_relaxed), pid, nthreads,
 	    pid, rss_bytes());
+	{
+		/* glibc's heap: what is in use against what it keeps free
+		   (fragmentation) and what is mapped for large blocks */
+		struct mallinfo2	 mi = mallinfo2();
+
+		buf_printf(&b, "# HELP refx_heap_bytes The C heap (glibc "
+		    "mallinfo2): in_use, free (kept by the allocator), mmap "
+		    "(large blocks).\n# TYPE refx_heap_bytes gauge\n"
+		    "refx_heap_bytes{worker=\"%ld\",kind=\"in_use\"} %zu\n"
+		    "refx_heap_bytes{worker=\"%ld\",kind=\"free\"} %zu\n"
+		    "refx_heap_bytes{worker=\"%ld\",kind=\"mmap\"} %zu\n",
+		    pid, mi.uordblks, pid, mi.fordblks, pid, mi.hblkhd);
+	}
 	if (!buf_ok(&b))
 		return err_set(c, ERR_INTERNAL, NULL, "metrics too large");
 	http_res_status(c, 200);
