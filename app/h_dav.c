@@ -1016,7 +1016,7 @@ get(struct ctx *c, const struct davapp_target *t, bool head)
 	dav_url_escape(&cd, n.name);
 	buf_adds(&cd, "\"");
 	(void)http_res_header(c, "Content-Disposition", buf_cstr(&cd));
-	(void)http_res_header(c, "X-Content-Type-Options", "nosniff");
+	/* X-Content-Type-Options: nginx adds it to every answer */
 	if (n.checksum != NULL) {
 		struct cur	 cu = cur_init(sv_from(n.checksum));
 		struct sv	 first;

@@ -93,7 +93,8 @@ web_send_file(struct ctx *c, const struct file_node *f, bool inline_view)
 	    "%s; filename=\"%s\"", inline_view ? "inline" : "attachment",
 	    f->name));
 	(void)http_res_header(c, "Cache-Control", "no-store");
-	(void)http_res_header(c, "X-Content-Type-Options", "nosniff");
+	/* X-Content-Type-Options: nginx adds it to every answer (a second
+	   one from here arrived as "nosniff, nosniff") */
 	if ((e = http_res_stream_begin(c)) != ERR_OK || c->req->method ==
 	    HTTP_HEAD)
 		return e;

@@ -90,6 +90,8 @@ def test_report_objects_by_every_principal(stack, accounts):
                 if x.status_code == OK and "download" in pattern:
                     assert x.content == (content_a if obj == ra else
                                          content_b)
+                    # once (nginx's), not doubled by the worker
+                    assert x.headers["X-Content-Type-Options"] == "nosniff"
             # a report out of reach answers exactly like a missing one
             for i in (0, 1):
                 if expect[name][i] == NOTFOUND:
@@ -119,8 +121,9 @@ def test_report_objects_by_every_principal(stack, accounts):
                                  (ref_b, name_b, name_a)):
         text = dav_names(user)
         assert sees in text and not_sees not in text, user.uid
-        assert user.dav("GET", sees).content == (
-            content_a if sees == name_a else content_b)
+        x = user.dav("GET", sees)
+        assert x.content == (content_a if sees == name_a else content_b)
+        assert x.headers["X-Content-Type-Options"] == "nosniff"
         assert user.dav("GET", not_sees).status_code == NOTFOUND
     # nobody reaches another account's tree
     x = ref_b.s.get(stack.url + "/remote.php/dav/files/%s/%s" % (
