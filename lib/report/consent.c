@@ -283,6 +283,8 @@ consent_withdraw(struct ctx *c, int64_t id, const char *channel,
 	struct db_rows		*r, *s;
 	json_t			*ids;
 	int64_t			 patient;
+	bool			 mgr = c->user == NULL ||
+				    (c->user->roles & ROLE_MANAGER) != 0;
 	int			 e;
 
 	if (channel == NULL || (strcmp(channel, "paper") && strcmp(channel,
@@ -291,15 +293,18 @@ consent_withdraw(struct ctx *c, int64_t id, const char *channel,
 		    "portal or link", NULL);
 	if (note != NULL && strlen(note) > 2000)
 		return err_set(c, ERR_INVAL, "note too long", NULL);
-	if ((e = db_query(c, &r, "UPDATE consents SET withdrawn_at = "
-	    "to_timestamp($2), withdrawn_by = $3, withdrawn_channel = $4, "
-	    "withdrawn_note = $5 WHERE id = $1 AND withdrawn_at IS NULL "
-	    "RETURNING patient_id", "iiiss", id, settings_now(c), c->user ?
-	    c->user->id : (int64_t)0, channel, note)) != ERR_OK)
+	/* the patient must be visible to the caller (VISIBLE): a restricted
+	   patient's consent answers like a missing one except to managers */
+	if ((e = db_query(c, &r, "UPDATE consents k SET withdrawn_at = "
+	    "to_timestamp($3), withdrawn_by = $4, withdrawn_channel = $5, "
+	    "withdrawn_note = $6 WHERE k.id = $1 AND k.withdrawn_at IS NULL "
+	    "AND " VISIBLE " RETURNING k.patient_id", "iBiiss", id, mgr,
+	    settings_now(c), c->user ? c->user->id : (int64_t)0, channel,
+	    note)) != ERR_OK)
 		return e;
 	if (db_rows_n(r) != 1) {
-		if ((e = db_query(c, &r, "SELECT 1 FROM consents WHERE id = $1",
-		    "i", id)) != ERR_OK)
+		if ((e = db_query(c, &r, "SELECT 1 FROM consents k WHERE k.id = "
+		    "$1 AND " VISIBLE, "iB", id, mgr)) != ERR_OK)
 			return e;
 		return db_rows_n(r) ? err_set(c, ERR_CONFLICT, "The consent is "
 		    "already withdrawn", NULL) : err_set(c, ERR_NOTFOUND,

@@ -259,7 +259,10 @@ int consent_list(struct ctx *c, int64_t patient_id, json_t **out);
  * consent_withdraw - withdraw: in the same transaction every share and
  * link with this consent as basis ends (consent_withdrawn), their
  * recipients are notified, and the withdrawal is audited with the ended
- * share ids.  ERR_CONFLICT when already withdrawn.  *ended: share count.
+ * share ids.  ERR_CONFLICT when already withdrawn.  ERR_NOTFOUND when
+ * there is no such consent or its patient is out of the caller's sight
+ * (erased; restricted under GDPR Art. 18 for all but managers; the same
+ * rule as consent_json).  *ended: share count.
  */
 int consent_withdraw(struct ctx *c, int64_t id, const char *channel,
     const char *note, int64_t *ended);

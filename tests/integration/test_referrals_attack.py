@@ -131,9 +131,32 @@ def test_restricted_patient_hidden_from_staff(stack, staff, clinic, accounts):
     p = Patient()
     r, _ = ingest(staff, p, gid)
     rep = r.json()["ocs"]["data"]
+    kid = staff.ok("POST", "/consents", data={
+        "patient": rep["patient"]["id"], "clinic": gid, "report": rep["id"],
+        "purpose": "Mitbehandlung", "text_version": "2026-01",
+        "text_sha256": "d" * 64, "channel": "paper"})["id"]
     stack.psql("UPDATE patients SET restricted_at = now() WHERE id = %d" %
                int(rep["patient"]["id"]))
     s2 = User(stack, accounts, "rst2", roles=["staff"])
+    # a restricted patient's consent is out of staff's reach: withdrawing
+    # it by id answers like a missing one and changes nothing (API and form)
+    missing = s2.api("POST", "/consents/999999999/withdraw",
+                     data={"channel": "paper"})
+    w = s2.api("POST", "/consents/%s/withdraw" % kid,
+               data={"channel": "paper"})
+    assert (w.status_code, w.content) == (missing.status_code,
+                                          missing.content)
+    assert w.status_code == 404
+    b = accounts.browser()
+    accounts.enrol(b, accounts.web_login(b, s2.uid, s2.pw))
+    page = b.get(b.base + "/dashboard/patients")
+    tok = page.text.split('name="requesttoken" value="', 1)[1].split('"')[0]
+    f = b.post(b.base + "/dashboard/consents/%s/withdraw" % kid,
+               data={"requesttoken": tok, "channel": "paper"},
+               allow_redirects=False)
+    assert f.status_code == 404
+    assert stack.psql("SELECT withdrawn_at IS NULL FROM consents WHERE id = "
+                      "%d" % int(kid)) == "t"
     assert s2.api("GET", "/patients/%s" % rep["patient"]["id"]) \
         .status_code == 404
     assert rep["id"] not in [x["id"] for x in s2.ok("GET", "/reports")]
