@@ -175,8 +175,8 @@ h_dashboard_patients(struct ctx *c)
 	    "'birth_date', coalesce(birth_date::text, ''), 'restricted', "
 	    "restricted_at IS NOT NULL)::text FROM patients WHERE "
 	    REPORT_PATIENT_VISIBLE_SQL("", "$2") " AND ($1::text IS NULL OR "
-	    "lower(family_name) LIKE lower(replace(replace($1, '%', '\\%'), "
-	    "'_', '\\_')) || '%' OR practice_patient_id = $1 OR kvnr = upper($1) "
+	    REPORT_NAME_PREFIX_SQL("family_name", "$1") " OR "
+	    "practice_patient_id = $1 OR kvnr = upper($1) "
 	    "OR birth_date::text = $1) ORDER BY id DESC LIMIT 100", "sB",
 	    q && q[0] ? q : NULL, (c->user->roles & ROLE_MANAGER) != 0)) !=
 	    ERR_OK || (e = rows_json(c, r, &list)) != ERR_OK)

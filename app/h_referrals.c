@@ -493,7 +493,7 @@ h_patients_list(struct ctx *c)
 
 	if ((e = db_query(c, &r, "SELECT " PATIENT_COLS " FROM patients WHERE "
 	    REPORT_PATIENT_VISIBLE_SQL("", "$4") " AND ($1::text "
-	    "IS NULL OR lower(family_name) LIKE lower($1) || '%' OR "
+	    "IS NULL OR " REPORT_NAME_PREFIX_SQL("family_name", "$1") " OR "
 	    "practice_patient_id = $1 OR kvnr = upper($1) OR birth_date::text = "
 	    "$1) ORDER BY lower(family_name), lower(given_name), id LIMIT $2 "
 	    "OFFSET $3", "siiB", q && q[0] ? q : NULL, http_param_i64(c,

@@ -974,8 +974,9 @@ report_list(struct ctx *c, const char *patient, const char *clinic,
 		    "o.referrer_group_id WHERE ($3::text IS NULL OR cur.status = "
 		    "$3) AND (NOT $4 OR NOT EXISTS (SELECT 1 FROM read_receipts x "
 		    "WHERE x.report_version_id = cur.id AND x.user_id = $2)) AND "
-		    "($7::text IS NULL OR lower(p.family_name) LIKE lower($7) || "
-		    "'%' OR p.birth_date::text = $7) AND ($8::date IS NULL OR "
+		    "($7::text IS NULL OR " REPORT_NAME_PREFIX_SQL(
+		    "p.family_name", "$7") " OR p.birth_date::text = $7) AND "
+		    "($8::date IS NULL OR "
 		    "cur.created_at >= $8::date) ORDER BY read, cur.created_at "
 		    "DESC, rp.id DESC LIMIT $5 OFFSET $6", "iisBiiss",
 		    settings_now(c), c->user->id,

@@ -36,6 +36,16 @@ struct share_new;
 #define REPORT_PATIENT_VISIBLE_SQL(p, mgr) "(" p "erased_at IS NULL AND (" \
 	p "restricted_at IS NULL OR " mgr "))"
 
+/*
+ * REPORT_NAME_PREFIX_SQL - SQL condition: the text column col starts with
+ * the text parameter param, case-insensitive, with LIKE's wildcards and
+ * escape character in param taken literally (a search for "_" finds names
+ * that start with "_", not every name).
+ */
+#define REPORT_NAME_PREFIX_SQL(col, param) "lower(" col ") LIKE " \
+	"lower(replace(replace(replace(" param ", '\\', '\\\\'), '%', " \
+	"'\\%'), '_', '\\_')) || '%'"
+
 struct patient_in {
 	const char	*ppid;		/* the practice's patient id */
 	const char	*family, *given;
