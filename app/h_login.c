@@ -469,50 +469,49 @@ invite_form(struct ctx *c, int status, const char *uid, const char *error)
 int
 h_invite_page(struct ctx *c)
 {
-	const char	*uid;
+	struct account_invitation inv;
 	int		 e;
 
-	if ((e = account_invite_lookup(c, http_param(c, "token"), &uid)) !=
+	if ((e = account_invite_lookup(c, http_param(c, "token"), &inv)) !=
 	    ERR_OK)
 		return e;
-	return invite_form(c, 200, uid, NULL);
+	return invite_form(c, 200, inv.uid, NULL);
 }
 
 /* POST /invite/{token} password=&password2=&requesttoken= */
 int
 h_invite_submit(struct ctx *c)
 {
-	const char	*uid, *pw = param(c, "password");
+	const char	*pw = param(c, "password");
+	struct account_invitation inv;
 	struct buf	 b;
-	int64_t		 id;
 	int		 e;
 
 	if (!anonymous_csrf_ok(c))
 		return err_set(c, ERR_PRECONDITION, "CSRF check failed", NULL);
 	if ((e = db_tx_begin(c)) != ERR_OK)
 		return e;
-	if ((e = account_invite_lookup(c, http_param(c, "token"), &uid)) !=
+	if ((e = account_invite_lookup(c, http_param(c, "token"), &inv)) !=
 	    ERR_OK)
 		goto fail;
 	if (strcmp(pw, param(c, "password2")) != 0) {
 		db_tx_rollback(c);
-		return invite_form(c, 400, uid, web_t(c, "The two passwords do "
-		    "not match."));
+		return invite_form(c, 400, inv.uid, web_t(c, "The two passwords "
+		    "do not match."));
 	}
-	if ((e = account_invite_accept(c, http_param(c, "token"), pw, &id)) !=
-	    ERR_OK) {
+	if ((e = account_invite_accept(c, &inv, pw)) != ERR_OK) {
 		if (e != ERR_INVAL)
 			goto fail;
 		pw = web_t(c, err_public(c, e));
 		err_clear(c);
 		db_tx_rollback(c);
-		return invite_form(c, 400, uid, pw);
+		return invite_form(c, 400, inv.uid, pw);
 	}
 	if ((e = db_tx_commit(c)) != ERR_OK)
 		return e;
 	buf_init(&b, c->arena, 512);
 	buf_adds(&b, "/login?user=");
-	tmpl_url_escape(&b, sv_from(uid));
+	tmpl_url_escape(&b, sv_from(inv.uid));
 	return web_redirect(c, buf_ok(&b) ? buf_cstr(&b) : "/login");
 fail:
 	db_tx_rollback(c);

@@ -139,22 +139,30 @@ bool account_bsnr_valid(const char *s);
  */
 int account_invite(struct ctx *c, int64_t user_id);
 
+/* An open invitation, as account_invite_lookup found it. */
+struct account_invitation {
+	int64_t		 id;
+	int64_t		 user_id;
+	const char	*uid;		/* login name (arena) */
+};
+
 /*
- * account_invite_lookup - the login name (*uid, arena) of the account an
- * open invitation token belongs to; the invitation row is locked.
+ * account_invite_lookup - the open invitation a token belongs to, and its
+ * account; the invitation row is locked until the end of c's transaction.
  * ERR_NOTFOUND (one message for unknown, used, replaced, expired, or a
  * disabled account).
  */
-int account_invite_lookup(struct ctx *c, const char *token, const char **uid);
+int account_invite_lookup(struct ctx *c, const char *token,
+    struct account_invitation *out);
 
 /*
  * account_invite_accept - set the invited account's password (policy as
- * account_user_set) and use the invitation up, in c's transaction;
- * *user_id is the account.  Audited (account.invite.accept).  ERR_NOTFOUND
- * as account_invite_lookup; ERR_INVAL when the password fails the policy.
+ * account_user_set) and use the invitation up, in the transaction that
+ * looked it up (inv from account_invite_lookup).  Audited
+ * (account.invite.accept).  ERR_INVAL when the password fails the policy.
  */
-int account_invite_accept(struct ctx *c, const char *token,
-    const char *password, int64_t *user_id);
+int account_invite_accept(struct ctx *c, const struct account_invitation *inv,
+    const char *password);
 
 /* account_email_valid - a plausible single address (no spaces, one @). */
 bool account_email_valid(const char *s);

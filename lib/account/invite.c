@@ -117,26 +117,25 @@ lookup(struct ctx *c, const char *token, int64_t *inv, int64_t *user_id,
 }
 
 int
-account_invite_lookup(struct ctx *c, const char *token, const char **uid)
+account_invite_lookup(struct ctx *c, const char *token,
+    struct account_invitation *out)
 {
-	int64_t	 inv, user_id;
-
-	return lookup(c, token, &inv, &user_id, uid);
+	memset(out, 0, sizeof(*out));
+	return lookup(c, token, &out->id, &out->user_id, &out->uid);
 }
 
 int
-account_invite_accept(struct ctx *c, const char *token, const char *password,
-    int64_t *user_id)
+account_invite_accept(struct ctx *c, const struct account_invitation *inv,
+    const char *password)
 {
-	int64_t	 inv;
 	int	 e;
 
-	if ((e = lookup(c, token, &inv, user_id, NULL)) != ERR_OK ||
-	    (e = account_user_set(c, *user_id, "password", password)) != ERR_OK)
+	if ((e = account_user_set(c, inv->user_id, "password", password)) !=
+	    ERR_OK)
 		return e;
 	if ((e = db_exec(c, "UPDATE invitations SET used_at = to_timestamp($2) "
-	    "WHERE id = $1", "ii", inv, settings_now(c))) != ERR_OK)
+	    "WHERE id = $1", "ii", inv->id, settings_now(c))) != ERR_OK)
 		return e;
-	return audit_object(c, "account.invite.accept", "user", *user_id, 0,
-	    NULL);
+	return audit_object(c, "account.invite.accept", "user", inv->user_id,
+	    0, NULL);
 }
