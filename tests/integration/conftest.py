@@ -5,6 +5,7 @@ scripts/stack.sh and destroyed at the end, also after failures."""
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -61,6 +62,39 @@ class Stack:
         return subprocess.run([os.path.join(BIN, "refx-admin"), "-c", self.conf]
                               + list(args), capture_output=True, text=True,
                               env=e, check=check)
+
+    def stop_workers(self, sig=signal.SIGTERM, timeout=60):
+        """Signal both workers (SIGTERM drains them; SIGKILL is a crash) and
+        wait until they are gone."""
+        pids = self.worker_pids()
+        for pid in pids:
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                pass
+
+        def gone(pid):
+            try:
+                os.kill(pid, 0)
+                return False
+            except ProcessLookupError:
+                return True
+        assert wait_for(lambda: all(gone(p) for p in pids), timeout)
+
+    def start_workers(self, env=None):
+        """stack.sh start (it writes refx.conf from env, default the
+        stack's) and wait until both workers answer status.php."""
+        from fcgi_client import fcgi_raw
+        subprocess.run([STACK, "start"], env=env or self.env, check=True,
+                       timeout=180, stdout=subprocess.DEVNULL)
+
+        def up(i):
+            try:
+                return fcgi_raw(os.path.join(self.rt, "fcgi", "w%d.sock" % i),
+                                "/status.php", "GET", {}, [])[0] == 200
+            except OSError:
+                return False
+        assert wait_for(lambda: up(1) and up(2), 30)
 
     def worker_pids(self):
         pids = []

@@ -14,8 +14,7 @@ import threading
 
 import requests
 
-from conftest import BIN, STACK, fresh_ip, wait_for
-from fcgi_client import fcgi_raw
+from conftest import BIN, fresh_ip, wait_for
 
 MB = 1024 * 1024
 PROPFIND = ('<?xml version="1.0"?><d:propfind xmlns:d="DAV:" '
@@ -24,29 +23,9 @@ PROPFIND = ('<?xml version="1.0"?><d:propfind xmlns:d="DAV:" '
 
 
 def restart(stack, env):
-    """Stop the workers (SIGTERM drains them) and start them with env, which
-    stack.sh writes into refx.conf."""
-    pids = stack.worker_pids()
-    for pid in pids:
-        os.kill(pid, signal.SIGTERM)
-
-    def gone(pid):
-        try:
-            os.kill(pid, 0)
-            return False
-        except ProcessLookupError:
-            return True
-    assert wait_for(lambda: all(gone(p) for p in pids), 30)
-    subprocess.run([STACK, "start"], env=env, check=True, timeout=180,
-                   stdout=subprocess.DEVNULL)
-
-    def up(i):
-        try:
-            return fcgi_raw(os.path.join(stack.rt, "fcgi", "w%d.sock" % i),
-                            "/status.php", "GET", {}, [])[0] == 200
-        except OSError:
-            return False
-    assert wait_for(lambda: up(1) and up(2), 30)
+    """Stop the workers and start them with env (written into refx.conf)."""
+    stack.stop_workers()
+    stack.start_workers(env)
 
 
 def admin(stack, env, *args):

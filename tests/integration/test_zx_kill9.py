@@ -6,39 +6,23 @@ MOVE did not finish), `refx-admin files verify` and `audit verify` pass,
 and the client's retry succeeds with the exact bytes.  The workers are
 started again by `stack.sh start` (systemd's Restart= in production)."""
 import hashlib
-import os
 import signal
-import subprocess
 import threading
 import time
 
 import requests
 
-from conftest import STACK, fresh_ip, wait_for
-from fcgi_client import fcgi_raw
+from conftest import fresh_ip
 
 MB = 1024 * 1024
 
 
 def kill_workers(stack):
-    for pid in stack.worker_pids():
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+    stack.stop_workers(signal.SIGKILL)
 
 
 def restart_workers(stack):
-    subprocess.run([STACK, "start"], env=stack.env, check=True, timeout=180,
-                   stdout=subprocess.DEVNULL)
-
-    def up(i):
-        try:
-            return fcgi_raw(os.path.join(stack.rt, "fcgi", "w%d.sock" % i),
-                            "/status.php", "GET", {}, [])[0] == 200
-        except OSError:
-            return False
-    assert wait_for(lambda: up(1) and up(2), 30)
+    stack.start_workers()
 
 
 def body(seed, size):

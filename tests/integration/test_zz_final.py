@@ -3,12 +3,11 @@
 stack that has run the whole suite still verifies."""
 import os
 import re
-import signal
 import subprocess
 
 import requests
 
-from conftest import BIN, ROOT, STACK, ocs_session, wait_for
+from conftest import BIN, ROOT, ocs_session
 
 
 def test_demo_data_loads_once(stack):
@@ -58,18 +57,7 @@ def sanitizer_report(logs):
 def test_no_sanitizer_reports(stack):
     # LeakSanitizer reports when a worker exits: stop both (SIGTERM drains
     # them) so the leaks of the whole suite show, then start them again.
-    pids = stack.worker_pids()
-    for pid in pids:
-        os.kill(pid, signal.SIGTERM)
-
-    def gone(pid):
-        try:
-            os.kill(pid, 0)
-            return False
-        except ProcessLookupError:
-            return True
-    assert wait_for(lambda: all(gone(p) for p in pids), 60)
+    stack.stop_workers()
     report = sanitizer_report(stack.worker_logs())
-    subprocess.run([STACK, "start"], env=stack.env, check=True, timeout=180,
-                   stdout=subprocess.DEVNULL)
+    stack.start_workers()
     assert report == "", report
