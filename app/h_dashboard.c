@@ -353,18 +353,11 @@ h_dashboard_patient(struct ctx *c)
 int
 h_dashboard_consent_withdraw(struct ctx *c)
 {
-	struct db_rows	*r;
-	int64_t		 id, ended, pid;
+	int64_t		 id, ended;
 	int		 e;
 
 	if (route_param_int64(c, "id", 1, INT64_MAX, &id) != ERR_OK)
 		return err_set(c, ERR_NOTFOUND, "Consent not found", NULL);
-	if ((e = db_query(c, &r, "SELECT patient_id FROM consents WHERE id = $1",
-	    "i", id)) != ERR_OK)
-		return e;
-	if (db_rows_n(r) != 1)
-		return err_set(c, ERR_NOTFOUND, "Consent not found", NULL);
-	(void)db_get_int64(r, 0, 0, 1, INT64_MAX, &pid);
 	if ((e = consent_withdraw(c, id, http_param(c, "channel"),
 	    http_param(c, "note"), &ended)) != ERR_OK)
 		return e;

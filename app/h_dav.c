@@ -980,12 +980,6 @@ proppatch(struct ctx *c, const struct davapp_target *t)
 /* ---------------------------------------------------------------- GET/HEAD */
 
 
-static bool
-etag_listed(struct ctx *c, const char *header, const char *etag)
-{
-	return dav_etag_listed(c->arena, header, etag);
-}
-
 static int
 get(struct ctx *c, const struct davapp_target *t, bool head)
 {
@@ -1004,7 +998,7 @@ get(struct ctx *c, const struct davapp_target *t, bool head)
 	(void)http_res_header(c, "OC-ETag", quoted(c, n.etag));
 	(void)http_res_header(c, "Last-Modified", dav_http_date(c, n.mtime));
 	(void)http_res_header(c, "Accept-Ranges", "bytes");
-	if (inm != NULL && etag_listed(c, inm, n.etag)) {
+	if (inm != NULL && dav_etag_listed(c->arena, inm, n.etag)) {
 		http_res_status(c, 304);
 		return ERR_OK;
 	}
@@ -1149,10 +1143,12 @@ davapp_store(struct ctx *c, const struct davapp_target *t,
 		    "change this");
 	if (exists)
 		oldsize = old.size;
-	if (im != NULL && (!exists || !etag_listed(c, im, old.etag)))
+	if (im != NULL && (!exists || !dav_etag_listed(c->arena, im,
+	    old.etag)))
 		return davapp_fail(c, 412, "An If-Match header was specified, "
 		    "but none of the specified ETags matched");
-	if (inm != NULL && exists && etag_listed(c, inm, old.etag))
+	if (inm != NULL && exists &&
+	    dav_etag_listed(c->arena, inm, old.etag))
 		return davapp_fail(c, 412, "An If-None-Match header was "
 		    "specified, but the ETag matched (or * was specified)");
 	if ((e = files_quota(c, parent.owner_id, &quota, &used)) != ERR_OK)
@@ -1339,10 +1335,12 @@ move_copy(struct ctx *c, const struct davapp_target *t, bool move)
 {
 	struct davapp_target	 dt;
 	struct file_node	 src, parent, out;
-	const char		*ow = http_header(c, "Overwrite");
-	const char		*depth = http_header(c, "Depth");
+	int			 overwrite = dav_overwrite(http_header(c,
+				    "Overwrite"));
+	int			 depth = dav_depth(http_header(c, "Depth"),
+				    DAV_DEPTH_INFINITY);
 	const char		*name;
-	bool			 overwrite = true, replaced;
+	bool			 replaced;
 	int			 e;
 
 	if ((e = resolve(c, t, &src)) != ERR_OK)
@@ -1352,11 +1350,10 @@ move_copy(struct ctx *c, const struct davapp_target *t, bool move)
 		    "copied");
 	if ((e = davapp_destination(c, &dt)) != ERR_OK)
 		return e;
-	if (dav_overwrite(ow) < 0)
+	if (overwrite < 0)
 		return davapp_fail(c, 400, "The HTTP Overwrite header should be "
 		    "either T or F");
-	overwrite = dav_overwrite(ow) == 1;
-	if (dav_depth(depth, 0) == 1 || dav_depth(depth, 0) < 0)
+	if (depth == 1 || depth < 0)
 		return davapp_fail(c, 400, "Depth must be 0 or infinity");
 	if ((e = resolve_parent(c, &dt, &parent, &name)) != ERR_OK)
 		return e;
@@ -1367,11 +1364,11 @@ move_copy(struct ctx *c, const struct davapp_target *t, bool move)
 	if (parent.id == src.parent_id && strcmp(name, src.name) == 0)
 		return davapp_fail(c, 403, "Source and destination are the same");
 	if (move)
-		e = files_move(c, &src, &parent, name, overwrite, &out,
+		e = files_move(c, &src, &parent, name, overwrite == 1, &out,
 		    &replaced);
 	else
-		e = files_copy(c, &src, &parent, name, overwrite, depth == NULL ||
-		    strcmp(depth, "0") != 0, &out, &replaced);
+		e = files_copy(c, &src, &parent, name, overwrite == 1, depth !=
+		    0, &out, &replaced);
 	if (e == ERR_PRECONDITION)
 		return davapp_fail(c, 412, err_public(c, e));
 	if (e == ERR_CONFLICT)
