@@ -84,8 +84,8 @@ blob_begin(struct ctx *c, struct blob_writer *w)
 	if ((e = db_exec(c, "UPDATE blobs SET wrapped_key = $2 WHERE id = $1",
 	    "ib", w->id, wrapped, sizeof(wrapped))) != ERR_OK)
 		return e;
-	w->buf = arena_alloc(c->arena, BLOB_CHUNK_BYTES);
-	w->sealed = arena_alloc(c->arena, SEALED_BYTES);
+	/* one buffer: the chunk is sealed in place (nonce first, tag last) */
+	w->buf = arena_alloc(c->arena, SEALED_BYTES);
 	return ERR_OK;
 }
 
@@ -96,11 +96,11 @@ flush_chunk(struct ctx *c, struct blob_writer *w)
 	int	 e;
 
 	chunk_aad(w->id, w->seq, aad);
-	if (crypto_seal(w->key, aad, strlen(aad), w->buf, w->fill,
-	    w->sealed) != 0)
+	if (crypto_seal(w->key, aad, strlen(aad), w->buf +
+	    CRYPTO_GCM_NONCE_BYTES, w->fill, w->buf) != 0)
 		return err_set(c, ERR_CRYPTO, NULL, "chunk seal failed");
 	e = db_exec(c, "INSERT INTO blob_chunks (blob_id, seq, data) VALUES "
-	    "($1, $2, $3)", "iib", w->id, (int64_t)w->seq, w->sealed,
+	    "($1, $2, $3)", "iib", w->id, (int64_t)w->seq, w->buf,
 	    w->fill + CRYPTO_SEAL_OVERHEAD);
 	if (e != ERR_OK)
 		return e;
@@ -125,7 +125,7 @@ blob_write(struct ctx *c, struct blob_writer *w, const void *p, size_t n)
 
 		if (take > n)
 			take = n;
-		memcpy(w->buf + w->fill, b, take);
+		memcpy(w->buf + CRYPTO_GCM_NONCE_BYTES + w->fill, b, take);
 		w->fill += take;
 		b += take;
 		n -= take;
@@ -220,7 +220,7 @@ int
 blob_read(struct ctx *c, int64_t id, int64_t off, int64_t len,
     blob_sink_fn sink, void *ud)
 {
-	unsigned char	 key[32], *plain;
+	unsigned char	 key[32];
 	int64_t		 size, nchunks, end;
 	int		 e = ERR_OK;
 
@@ -229,12 +229,9 @@ blob_read(struct ctx *c, int64_t id, int64_t off, int64_t len,
 	if (off < 0 || len < 0 || off > size)
 		off = size;
 	end = (len > size - off) ? size : off + len;
-	/* malloc, not the arena: a caller may read many blobs in one request. */
-	if ((plain = malloc(BLOB_CHUNK_BYTES)) == NULL)
-		abort();
 	for (int64_t seq = off / BLOB_CHUNK_BYTES; off < end; seq++) {
 		struct db_rows	*r;
-		const void	*data;
+		unsigned char	*data, *plain;
 		size_t		 n, m, from;
 		char		 aad[48];
 
@@ -242,6 +239,11 @@ blob_read(struct ctx *c, int64_t id, int64_t off, int64_t len,
 		    "blob_id = $1 AND seq = $2", "ii", id, seq);
 		if (e != ERR_OK)
 			break;
+		/*
+		 * Decrypted in place in the result (which is ours until freed):
+		 * no second chunk-sized buffer per reader, and the plaintext
+		 * is wiped before the result's memory goes back.
+		 */
 		data = db_get_bin(r, 0, 0, &n);
 		if (data == NULL || n < CRYPTO_SEAL_OVERHEAD ||
 		    n - CRYPTO_SEAL_OVERHEAD > BLOB_CHUNK_BYTES) {
@@ -252,6 +254,7 @@ blob_read(struct ctx *c, int64_t id, int64_t off, int64_t len,
 		}
 		chunk_aad(id, (int)seq, aad);
 		m = n - CRYPTO_SEAL_OVERHEAD;
+		plain = data + CRYPTO_GCM_NONCE_BYTES;
 		if (crypto_open(key, aad, strlen(aad), data, n, plain) != 0) {
 			db_rows_free(r);
 			e = err_set(c, ERR_CRYPTO, NULL, "blob %lld chunk %lld "
@@ -259,22 +262,22 @@ blob_read(struct ctx *c, int64_t id, int64_t off, int64_t len,
 			    (long long)seq);
 			break;
 		}
-		db_rows_free(r);	/* bounded memory: one chunk at a time */
 		from = (size_t)(off - seq * BLOB_CHUNK_BYTES);
 		if (from > m)
 			from = m;
 		n = m - from;
 		if ((int64_t)n > end - off)
 			n = (size_t)(end - off);
-		if ((e = sink(c, ud, plain + from, n)) != ERR_OK)
+		e = sink(c, ud, plain + from, n);
+		crypto_wipe(plain, m);
+		db_rows_free(r);	/* bounded memory: one chunk at a time */
+		if (e != ERR_OK)
 			break;
 		off += (int64_t)n;
 		if (n == 0)
 			break;
 	}
 	crypto_wipe(key, sizeof(key));
-	crypto_wipe(plain, BLOB_CHUNK_BYTES);
-	free(plain);
 	return e;
 }
 

@@ -24,8 +24,7 @@ struct ctx;
 struct blob_writer {
 	int64_t		 id;
 	unsigned char	 key[32];
-	unsigned char	*buf;		/* BLOB_CHUNK_BYTES of plaintext */
-	unsigned char	*sealed;	/* one sealed chunk */
+	unsigned char	*buf;		/* nonce || chunk plaintext || tag room */
 	size_t		 fill;
 	int		 seq;
 	int64_t		 size;

@@ -79,7 +79,9 @@ char *crypto_b64_encode(struct arena *a, const void *p, size_t n);
  * crypto_seal - AES-256-GCM encryption of p[0..n) under key[32] with a fresh
  * random 96-bit nonce, binding aad[0..aadlen) (may be NULL/0).  Writes
  * nonce || ciphertext || tag (n + CRYPTO_SEAL_OVERHEAD bytes) to out, which
- * the caller sizes.  Returns 0, or -1 on an OpenSSL failure (out undefined).
+ * the caller sizes.  p may be out + CRYPTO_GCM_NONCE_BYTES (sealed in place;
+ * no other overlap).  Returns 0, or -1 on an OpenSSL failure (out
+ * undefined).
  */
 int crypto_seal(const unsigned char key[32], const void *aad, size_t aadlen,
     const void *p, size_t n, unsigned char *out)
@@ -87,9 +89,10 @@ int crypto_seal(const unsigned char key[32], const void *aad, size_t aadlen,
 
 /*
  * crypto_open - reverse of crypto_seal: in[0..n) is nonce || ct || tag.
- * Writes n - CRYPTO_SEAL_OVERHEAD plaintext bytes to out.  Returns 0, or -1
- * when the input is short, the tag does not verify (tampered, wrong key or
- * aad), or OpenSSL failed; out is then wiped.
+ * Writes n - CRYPTO_SEAL_OVERHEAD plaintext bytes to out, which may be
+ * in + CRYPTO_GCM_NONCE_BYTES (opened in place; no other overlap).
+ * Returns 0, or -1 when the input is short, the tag does not verify
+ * (tampered, wrong key or aad), or OpenSSL failed; out is then wiped.
  */
 int crypto_open(const unsigned char key[32], const void *aad, size_t aadlen,
     const unsigned char *in, size_t n, unsigned char *out)

@@ -370,7 +370,7 @@ db_query_bin_(struct ctx *c, struct db_rows **out, const char *sql,
 	return e;
 }
 
-const void *
+void *
 db_get_bin(const struct db_rows *r, int row, int col, size_t *len)
 {
 	if (r == NULL || r->res == NULL || row < 0 || row >= PQntuples(r->res) ||

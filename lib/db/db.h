@@ -64,8 +64,12 @@ int db_query_(struct ctx *c, struct db_rows **out, const char *sql,
 int db_query_bin_(struct ctx *c, struct db_rows **out, const char *sql,
     const char *types, ...) __attribute__((warn_unused_result));
 
-/* db_get_bin - bytes of a binary-format column; NULL when SQL NULL. */
-const void *db_get_bin(const struct db_rows *r, int row, int col,
+/*
+ * db_get_bin - bytes of a binary-format column; NULL when SQL NULL.  They
+ * belong to r; the caller may overwrite them in place (blob_read decrypts
+ * there) until db_rows_free or the end of the request.
+ */
+void *db_get_bin(const struct db_rows *r, int row, int col,
     size_t *len);
 
 /*

@@ -129,6 +129,35 @@ test_aead_seal_open(void **state)
 	assert_int_equal(crypto_open(key, "aad", 3, box, 10, out), -1);
 }
 
+/* blob chunks are sealed and opened in place (lib/blob): same bytes out. */
+static void
+test_aead_in_place(void **state)
+{
+	unsigned char	 key[32], a[300 + CRYPTO_SEAL_OVERHEAD],
+			 b[300 + CRYPTO_SEAL_OVERHEAD], plain[300];
+
+	(void)state;
+	memset(key, 9, sizeof(key));
+	for (size_t i = 0; i < sizeof(plain); i++)
+		plain[i] = (unsigned char)(i * 7 + 1);
+	memcpy(a + CRYPTO_GCM_NONCE_BYTES, plain, sizeof(plain));
+	assert_int_equal(crypto_seal(key, "k", 1, a + CRYPTO_GCM_NONCE_BYTES,
+	    sizeof(plain), a), 0);
+	/* the separate-buffer opening agrees with the in-place sealing */
+	assert_int_equal(crypto_open(key, "k", 1, a, sizeof(a), b), 0);
+	assert_memory_equal(b, plain, sizeof(plain));
+	assert_int_equal(crypto_open(key, "k", 1, a, sizeof(a),
+	    a + CRYPTO_GCM_NONCE_BYTES), 0);
+	assert_memory_equal(a + CRYPTO_GCM_NONCE_BYTES, plain, sizeof(plain));
+	/* a failed in-place opening leaves no plaintext behind */
+	assert_int_equal(crypto_seal(key, "k", 1, plain, sizeof(plain), a), 0);
+	a[20] ^= 1;
+	assert_int_equal(crypto_open(key, "k", 1, a, sizeof(a),
+	    a + CRYPTO_GCM_NONCE_BYTES), -1);
+	for (size_t i = 0; i < sizeof(plain); i++)
+		assert_int_equal(a[CRYPTO_GCM_NONCE_BYTES + i], 0);
+}
+
 static void
 test_base64_and_tokens(void **state)
 {
@@ -175,6 +204,7 @@ main(void)
 		cmocka_unit_test(test_totp_rfc6238_vectors),
 		cmocka_unit_test(test_audit_chain_hash),
 		cmocka_unit_test(test_aead_seal_open),
+		cmocka_unit_test(test_aead_in_place),
 		cmocka_unit_test(test_base64_and_tokens),
 		cmocka_unit_test(test_roles),
 	};
