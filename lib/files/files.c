@@ -196,10 +196,27 @@ files_list(struct ctx *c, const struct file_node *dir, bool recursive,
 /*
  * Nextcloud's propagator: dir and every ancestor get a new etag, their
  * size changes by delta, their mtime moves to now.
+ *
+ * Propagations into one owner's tree take turns: a transaction-scoped
+ * advisory lock on the owner (two-key form, class FILES_TREE_LOCK) is held
+ * from here to COMMIT.  A sync client's parallel PUTs update the same
+ * ancestors, and locking those rows row by row - in the plan's order, and
+ * even in id order - let two uploads deadlock (PostgreSQL 40P01, a 500 to
+ * the client; tests/integration/test_dav.py).  Bodies still stream in
+ * parallel; only the short tail from here to COMMIT is serial per tree.
  */
+#define FILES_TREE_LOCK	"1718183269"	/* 'f','i','l','e' */
+
 static int
 propagate(struct ctx *c, int64_t dir_id, int64_t delta)
 {
+	int	 e;
+
+	e = db_exec(c, "SELECT pg_advisory_xact_lock(" FILES_TREE_LOCK ", "
+	    "(owner_id % 2147483647)::int) FROM files WHERE id = $1", "i",
+	    dir_id);
+	if (e != ERR_OK)
+		return e;
 	return db_exec(c, "WITH RECURSIVE up(id) AS (SELECT $1::bigint UNION "
 	    "ALL SELECT f.parent_id FROM files f JOIN up ON f.id = up.id WHERE "
 	    "f.parent_id IS NOT NULL) UPDATE files SET size = size + $2, etag = "

@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: AGPL-3.0-or-later
 """Issue 4: the encrypted file store and WebDAV, driven with plain HTTP
 (the cases of nextcloud-api.md §5.5, tricky names, bad input)."""
+import concurrent.futures
 import hashlib
 import os
 import re
@@ -407,6 +408,48 @@ def test_chunked_upload_v1(dav, stack):
     # someone else's upload folder
     assert dav.s.request("MKCOL", stack.url + "/remote.php/dav/uploads/"
                          "someone/x").status_code == 403
+
+
+def test_concurrent_puts_in_one_tree(dav, stack):
+    """A sync client uploads several files at once; every PUT updates the
+    etag and size of all folders above it.  Two uploads whose folders share
+    ancestors locked them row by row and could deadlock (the nextcloudcmd
+    test saw a 500 with 'deadlock detected'); propagations into one tree
+    now take turns.  Every PUT succeeds and the folder sizes add up."""
+    folders = ["", "a", "a/b", "a/b/c", "a/b/c/d", "s1", "s2", "a/s3"]
+    for f in folders[1:]:
+        assert dav.req("MKCOL", f).status_code == 201
+
+    def worker(t):
+        s = requests.Session()
+        s.auth = dav.s.auth
+        s.headers.update(dav.s.headers)
+        out = []
+        for i in range(12):
+            f = folders[(t * 5 + i * 3) % len(folders)]
+            path = (f + "/" if f else "") + "t%02d-%02d.txt" % (t, i)
+            data = b"x" * (t * 100 + i + 1)
+            r = s.put(dav.url(path), data=data)
+            out.append((r.status_code, len(data), f))
+        return out
+
+    with concurrent.futures.ThreadPoolExecutor(16) as ex:
+        results = [x for r in ex.map(worker, range(16)) for x in r]
+    assert sorted({st for st, _, _ in results}) == [201], [
+        line for line in stack.worker_logs().splitlines()
+        if '"level":"error"' in line][-3:]
+    assert len(results) == 192
+    body = ('<?xml version="1.0"?><d:propfind xmlns:d="DAV:" '
+            'xmlns:oc="http://owncloud.org/ns"><d:prop><oc:size/>'
+            '</d:prop></d:propfind>')
+    for f in folders:
+        want = sum(n for _, n, g in results if g == f or g.startswith(
+            f + "/") or f == "")
+        r = dav.propfind(f, "0", body)
+        assert r.status_code == 207
+        got = prop(ET.fromstring(r.content).find("d:response", NS),
+                   "oc:size").text
+        assert (f, got) == (f, str(want))
 
 
 def test_patch_recalculate_hash(dav):
