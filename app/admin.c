@@ -29,6 +29,7 @@
 #include "crypto/crypto.h"
 #include "db/db.h"
 #include "gdpr/gdpr.h"
+#include "jx/jx.h"
 #include "keys/keys.h"
 #include "settings/settings.h"
 #include "share/share.h"
@@ -777,6 +778,7 @@ main(int argc, char **argv)
 	char		 err[1024];
 	int		 opt, rc;
 
+	jx_init();
 	if (path == NULL)
 		path = "/etc/refx/refx.conf";
 	while ((opt = getopt(argc, argv, "+c:h")) != -1) {

@@ -5,9 +5,10 @@ app-password and session calls, shares list, PROPFIND, 5 MiB downloads by
 WebDAV and public link, link pages, the referrer inbox, status.php and a
 report ingest every 20th request) for --seconds (600) against the release
 build, on the stack and data of bench/bench.py.  Prints the status
-histogram (zero 5xx wanted), p50/p99, worker RSS every 10 s (flat over the
-second half wanted) and PostgreSQL connections before and after (no
-leak).  Usage: make BUILD=release && bench/soak.py [--seconds N]"""
+histogram (zero 5xx wanted), p50/p99, the larger worker's RSS (sampled
+every 2 s: min/median/max per minute, and the trend over the second half -
+flat wanted) and PostgreSQL connections before and after (no
+leak).  Usage: make BUILD=release && bench/soak.py [--seconds N] [--hold N]"""
 import argparse
 import json
 import os
@@ -27,6 +28,9 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=int, default=600)
     ap.add_argument("--connections", type=int, default=32)
+    ap.add_argument("--hold", type=int, default=0, metavar="SECONDS",
+                    help="keep the stack up this long after the run (to "
+                    "inspect the workers, e.g. malloc_info through gdb)")
     a = ap.parse_args()
     opts = argparse.Namespace(scale=0.01, duration=5, runs=1,
                               connections=a.connections, threads=2,
@@ -59,8 +63,14 @@ def run(a, opts, st):
         f.write(body)
     with open(os.path.join(var, "propfind.xml"), "wb") as f:
         f.write(B.PROPFIND)
+    # Reports are ingested by another staff account than the one whose
+    # shares list the mix reads: ingest shares each report with the clinic,
+    # and as bstaff's own shares the list grew from 51 to ~2,000 entries
+    # in ten minutes - a growing answer, not a steady load for the RSS.
+    ingest_ap = st.admin("user", "apppassword", "bingest", "soak")
     env = dict(os.environ,
                REFX_SOAK_BASIC="Basic " + B.b64("bstaff:" + b.staff_ap),
+               REFX_SOAK_INGEST="Basic " + B.b64("bingest:" + ingest_ap),
                REFX_SOAK_REF="Basic " + B.b64("bref:" + b.ref_ap),
                REFX_SOAK_COOKIE=b.cookie, REFX_SOAK_LINK=b.link,
                REFX_SOAK_DAV="/remote.php/dav/files/bstaff",
@@ -76,7 +86,7 @@ def run(a, opts, st):
         while not stop.is_set():
             samples.append((round(time.time() - t0), round(
                 B.rss_mib(pids, "VmRSS"), 1)))
-            stop.wait(10)
+            stop.wait(2)
     t = threading.Thread(target=sample, daemon=True)
     t.start()
     r = subprocess.run(["wrk", "-t", "2", "-c", str(a.connections), "-d",
@@ -94,6 +104,7 @@ def run(a, opts, st):
     time.sleep(2)
     after = int(st.psql(conns))
     half = [m for s, m in samples if s >= a.seconds / 2]
+    trend = rss_trend(samples, a.seconds)
     fivexx = sum(v for k, v in res["statuses"].items() if int(k) >= 500)
     out = {"seconds": a.seconds, "connections": a.connections,
            "requests": res["requests"],
@@ -103,14 +114,49 @@ def run(a, opts, st):
            "statuses": res["statuses"], "5xx": fivexx,
            "socket_errors": res["socket_errors"],
            "timeouts": res["timeouts"],
-           "rss_mib_every_10s": samples,
+           "rss_mib_per_minute_min_median_max": per_minute(samples),
            "rss_second_half_min_max": [min(half), max(half)] if half else [],
+           "rss_second_half_trend": trend,
            "pg_connections_before_after": [before, after],
            "same_workers": st.worker_pids() == pids}
     print(json.dumps(out, indent=1))
     os.makedirs(os.path.join(ROOT, "bench", "results"), exist_ok=True)
     with open(os.path.join(ROOT, "bench", "results", "soak.json"), "w") as f:
         json.dump(out, f, indent=1)
+    if a.hold:
+        print("holding the stack for %d s: workers %s" % (a.hold, pids),
+              flush=True)
+        time.sleep(a.hold)
+
+
+def per_minute(samples):
+    """[minute, min, median, max] of the RSS samples (every 2 s)."""
+    out = []
+    for m in range(0, max(s for s, _ in samples) // 60 + 1):
+        v = sorted(x for s, x in samples if m * 60 <= s < (m + 1) * 60)
+        if v:
+            out.append([m, v[0], v[len(v) // 2], v[-1]])
+    return out
+
+
+def rss_trend(samples, seconds):
+    """Whether RSS still grows in the second half: the medians of its two
+    quarters and the least-squares slope over it (MiB per minute).  Single
+    samples swing with the requests in flight (a 5 MiB download maps its
+    chunk results), so the medians and the slope are what to compare."""
+    half = [(s, m) for s, m in samples if s >= seconds / 2]
+    if len(half) < 4:
+        return {}
+    q3 = sorted(m for s, m in half if s < seconds * 3 / 4)
+    q4 = sorted(m for s, m in half if s >= seconds * 3 / 4)
+    n = len(half)
+    mx = sum(s for s, _ in half) / n
+    my = sum(m for _, m in half) / n
+    var = sum((s - mx) ** 2 for s, _ in half)
+    slope = sum((s - mx) * (m - my) for s, m in half) / var if var else 0.0
+    return {"third_quarter_median": q3[len(q3) // 2] if q3 else None,
+            "fourth_quarter_median": q4[len(q4) // 2] if q4 else None,
+            "slope_mib_per_min": round(slope * 60, 2)}
 
 
 if __name__ == "__main__":

@@ -2,7 +2,8 @@
 -- Mixed traffic for bench/soak.py: each request is the next of a fixed
 -- rotation (REFX_SOAK_* from the environment): API calls with an app
 -- password, session-cookie calls, the shares list, PROPFIND, 5 MiB
--- downloads over WebDAV and a public link, report ingests and link opens.
+-- downloads over WebDAV and a public link, report ingests (by another staff
+-- account, so the shares list read stays the same size) and link opens.
 -- done() prints "RESULT {json}" with the status histogram.
 local threads = {}
 
@@ -38,9 +39,10 @@ function init(args)
       { ["OCS-APIRequest"] = "true", ["Authorization"] = os.getenv("REFX_SOAK_REF") }),
     wrk.format("GET", "/status.php", {}),
   }
+  local ingest_auth = os.getenv("REFX_SOAK_INGEST")
   ingest_req = function(n)
     return wrk.format("POST", "/ocs/v2.php/apps/referrals/api/v1/reports?format=json",
-      { ["OCS-APIRequest"] = "true", ["Authorization"] = basic,
+      { ["OCS-APIRequest"] = "true", ["Authorization"] = ingest_auth,
         ["Content-Type"] = "multipart/form-data; boundary=soakboundary",
         ["Idempotency-Key"] = "soak-" .. tid .. "-" .. n }, ingest)
   end

@@ -12,6 +12,15 @@
 
 #define ALIGN		16
 #define CHUNK_MIN	4096
+/*
+ * Chunks after the first are at least this big, so that the malloc of a
+ * worker maps them on their own (app/main.c sets M_MMAP_THRESHOLD to the
+ * same 256 KiB) and a large request's memory goes back to the system at
+ * reset instead of cycling through the shared heap between other threads'
+ * small blocks (the soak's RSS growth, docs/security.md).  Pages of a
+ * mapped chunk that a request never touches cost nothing.
+ */
+#define CHUNK_LATER	(256 * 1024)
 
 struct chunk {
 	struct chunk	*next;
@@ -129,7 +138,8 @@ arena_alloc(struct arena *a, size_t n)
 #else
 	ch = a->head;
 	if (ch->size - ch->used < need) {
-		size_t	 size = a->chunk_bytes;
+		size_t	 size = a->chunk_bytes > CHUNK_LATER ? a->chunk_bytes :
+			    CHUNK_LATER;
 
 		if (need > size)
 			size = need;

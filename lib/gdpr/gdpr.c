@@ -268,7 +268,7 @@ canonical(struct ctx *c, const json_t *o)
 	if (s == NULL)
 		return NULL;
 	copy = arena_strdup(c->arena, s);
-	free(s);
+	jx_release(s);
 	return copy;
 }
 

@@ -1,12 +1,78 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 #include "jx/jx.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/arena.h"
 #include "core/ctx.h"
 #include "core/err.h"
+
+/*
+ * Every block carries a 16-byte header (keeps malloc's alignment) whose
+ * first byte says where it came from: arena blocks are dropped with the
+ * arena, malloc blocks are freed.
+ */
+#define JX_HDR		16
+#define JX_FROM_ARENA	0xA5
+#define JX_FROM_MALLOC	0x5A
+#define JX_ARENA_MAX	(64 * 1024)	/* larger blocks: malloc, reusable */
+
+static _Thread_local struct arena	*jx_arena;
+
+static void *
+jx_malloc(size_t n)
+{
+	unsigned char	*p;
+
+	if (n > SIZE_MAX - JX_HDR)
+		return NULL;
+	if (jx_arena != NULL && n <= JX_ARENA_MAX) {
+		p = arena_alloc(jx_arena, n + JX_HDR);
+		p[0] = JX_FROM_ARENA;
+	} else {
+		if ((p = malloc(n + JX_HDR)) == NULL)
+			return NULL;
+		p[0] = JX_FROM_MALLOC;
+	}
+	return p + JX_HDR;
+}
+
+static void
+jx_free(void *q)
+{
+	unsigned char	*p;
+
+	if (q == NULL)
+		return;
+	p = (unsigned char *)q - JX_HDR;
+	if (p[0] == JX_FROM_MALLOC)
+		free(p);
+	else if (p[0] != JX_FROM_ARENA)
+		abort();	/* not ours: memory corruption */
+}
+
+void
+jx_init(void)
+{
+	json_set_alloc_funcs(jx_malloc, jx_free);
+}
+
+void
+jx_use_arena(struct arena *a)
+{
+	jx_arena = a;
+}
+
+void
+jx_release(char *s)
+{
+	json_free_t	 f;
+
+	json_get_alloc_funcs(NULL, &f);
+	f(s);
+}
 
 static void
 decref(void *p)
@@ -58,7 +124,7 @@ jx_dump(struct arena *a, const json_t *v)
 			out[j++] = raw[i];
 	}
 	out[j] = '\0';
-	free(raw);
+	jx_release(raw);
 	return out;
 }
 

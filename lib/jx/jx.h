@@ -18,6 +18,28 @@
 struct arena;
 struct ctx;
 
+/*
+ * jx_init - install refx's allocator in jansson; call first thing in main,
+ * before any json_t exists and before threads start.  After it, a thread
+ * that named an arena with jx_use_arena gets its small jansson values
+ * (under 64 KiB each) from that arena, so the thousands of short-lived
+ * objects of one answer (a shares list: ~30 per share) never reach the
+ * shared malloc heap, where interleaved with other threads' memory they
+ * kept the workers' RSS growing (docs/security.md, soak).  Such values
+ * live until the arena's reset whatever their reference count.
+ */
+void jx_init(void);
+
+/*
+ * jx_use_arena - route this thread's jansson allocations to a (the worker
+ * thread's request arena), or back to malloc with NULL.  Values made from
+ * a must not be used after arena_reset(a).
+ */
+void jx_use_arena(struct arena *a);
+
+/* jx_release - free a string jansson allocated (json_dumps). NULL: no-op. */
+void jx_release(char *s);
+
 /* jx_own - release v (one reference) at arena reset; returns v. */
 json_t *jx_own(struct arena *a, json_t *v);
 

@@ -22,6 +22,51 @@ test_jx_php_escaping(void **state)
 	arena_free(a);
 }
 
+/*
+ * jx_use_arena: a worker's small JSON values come from its request arena
+ * (freeing them is a no-op), large ones and those made without an arena
+ * from malloc (freed for real; ASan checks both kinds).
+ */
+static void
+test_jx_arena_allocations(void **state)
+{
+	struct arena	*a = arena_new(4096);
+	json_t		*o;
+	char		*s, *dump, key[16];
+	size_t		 before;
+
+	(void)state;
+	jx_use_arena(a);
+	before = arena_used_bytes(a);
+	o = json_object();
+	for (int i = 0; i < 100; i++) {
+		snprintf(key, sizeof(key), "k%d", i);
+		json_object_set_new(o, key, json_integer(i));
+	}
+	assert_true(arena_used_bytes(a) - before >= 100 * 2 * 16);
+	s = malloc(100001);
+	assert_non_null(s);
+	memset(s, 'x', 100000);
+	s[100000] = '\0';
+	before = arena_used_bytes(a);
+	json_object_set_new(o, "big", json_string(s));
+	assert_true(arena_used_bytes(a) - before < 4096);	/* not the 100 kB */
+	free(s);
+	dump = jx_dump(a, o);
+	assert_non_null(dump);
+	/* braces 2, "k0":0..."k9":9 60, "k10":10..."k99":99 720, commas
+	   100, "big":"..." 8 + 100000 */
+	assert_int_equal(strlen(dump), 2 + 60 + 720 + 100 + 8 + 100000);
+	json_decref(o);
+	jx_use_arena(NULL);
+	before = arena_used_bytes(a);
+	o = json_pack("{s:i}", "n", 1);
+	assert_int_equal(arena_used_bytes(a), before);
+	assert_string_equal(jx_dump(a, o), "{\"n\":1}");
+	json_decref(o);
+	arena_free(a);
+}
+
 static const char *
 body(struct ctx *c)
 {
@@ -141,10 +186,12 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_jx_php_escaping),
+		cmocka_unit_test(test_jx_arena_allocations),
 		cmocka_unit_test(test_status_mapping),
 		cmocka_unit_test(test_xml_shape),
 		cmocka_unit_test(test_error_rendering),
 	};
 
+	jx_init();
 	return cmocka_run_group_tests_name("ocs", tests, NULL, NULL);
 }
