@@ -7,8 +7,11 @@ report ingest every 20th request) for --seconds (600) against the release
 build, on the stack and data of bench/bench.py.  Prints the status
 histogram (zero 5xx wanted), p50/p99, the larger worker's RSS (sampled
 every 2 s: min/median/max per minute, and the trend over the second half -
-flat wanted) and PostgreSQL connections before and after (no
-leak).  Usage: make BUILD=release && bench/soak.py [--seconds N] [--hold N]"""
+flat wanted), the RSS each worker keeps once the load stops (settled:
+before, after five and after ten minutes - equal wanted) and PostgreSQL
+connections before and after (no leak).
+Usage: make BUILD=release && bench/soak.py [--seconds N] [--segments N]
+[--hold N]"""
 import argparse
 import json
 import os
@@ -16,6 +19,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "bench"))
@@ -28,6 +32,10 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=int, default=600)
     ap.add_argument("--connections", type=int, default=32)
+    ap.add_argument("--segments", type=int, default=2,
+                    help="run wrk in this many parts and measure the "
+                    "settled RSS after each (default 2: after 5 and 10 "
+                    "minutes)")
     ap.add_argument("--hold", type=int, default=0, metavar="SECONDS",
                     help="keep the stack up this long after the run (to "
                     "inspect the workers, e.g. malloc_info through gdb)")
@@ -89,34 +97,46 @@ def run(a, opts, st):
             stop.wait(2)
     t = threading.Thread(target=sample, daemon=True)
     t.start()
-    r = subprocess.run(["wrk", "-t", "2", "-c", str(a.connections), "-d",
-                        "%ds" % a.seconds, "--timeout", "30s", "-s",
-                        os.path.join(ROOT, "bench", "wrk", "soak.lua"),
-                        st.url], env=env, capture_output=True, text=True)
+    segs, settled = [], [settle(st, pids)]
+    for i in range(a.segments):
+        r = subprocess.run(["wrk", "-t", "2", "-c", str(a.connections),
+                            "-d", "%ds" % (a.seconds // a.segments),
+                            "--timeout", "30s", "-s",
+                            os.path.join(ROOT, "bench", "wrk", "soak.lua"),
+                            st.url], env=env, capture_output=True, text=True)
+        res = None
+        for line in r.stdout.splitlines():
+            if line.startswith("RESULT "):
+                res = json.loads(line[7:])
+        if res is None:
+            raise SystemExit("wrk failed: " + r.stdout[-500:] +
+                             r.stderr[-500:])
+        segs.append(res)
+        settled.append(settle(st, pids))
     stop.set()
     t.join()
-    res = None
-    for line in r.stdout.splitlines():
-        if line.startswith("RESULT "):
-            res = json.loads(line[7:])
-    if res is None:
-        raise SystemExit("wrk failed: " + r.stdout[-500:] + r.stderr[-500:])
-    time.sleep(2)
     after = int(st.psql(conns))
     half = [m for s, m in samples if s >= a.seconds / 2]
     trend = rss_trend(samples, a.seconds)
-    fivexx = sum(v for k, v in res["statuses"].items() if int(k) >= 500)
+    statuses = {}
+    for res in segs:
+        for k, v in res["statuses"].items():
+            statuses[k] = statuses.get(k, 0) + v
+    fivexx = sum(v for k, v in statuses.items() if int(k) >= 500)
+    requests = sum(res["requests"] for res in segs)
     out = {"seconds": a.seconds, "connections": a.connections,
-           "requests": res["requests"],
-           "req_per_s": round(res["requests"] / (res["duration_us"] / 1e6),
-                              1),
-           "p50_ms": res["p50_us"] / 1000, "p99_ms": res["p99_us"] / 1000,
-           "statuses": res["statuses"], "5xx": fivexx,
-           "socket_errors": res["socket_errors"],
-           "timeouts": res["timeouts"],
+           "requests": requests,
+           "req_per_s": round(requests / sum(res["duration_us"] / 1e6
+                                             for res in segs), 1),
+           "p50_ms_per_segment": [res["p50_us"] / 1000 for res in segs],
+           "p99_ms_per_segment": [res["p99_us"] / 1000 for res in segs],
+           "statuses": statuses, "5xx": fivexx,
+           "socket_errors": sum(res["socket_errors"] for res in segs),
+           "timeouts": sum(res["timeouts"] for res in segs),
            "rss_mib_per_minute_min_median_max": per_minute(samples),
            "rss_second_half_min_max": [min(half), max(half)] if half else [],
            "rss_second_half_trend": trend,
+           "settled_rss_mib_per_worker": settled,
            "pg_connections_before_after": [before, after],
            "same_workers": st.worker_pids() == pids}
     print(json.dumps(out, indent=1))
@@ -127,6 +147,20 @@ def run(a, opts, st):
         print("holding the stack for %d s: workers %s" % (a.hold, pids),
               flush=True)
         time.sleep(a.hold)
+
+
+def settle(st, pids):
+    """Each worker's RSS (MiB) once the load has stopped: requests in flight
+    finish, then a few status.php calls over three seconds let both workers
+    run their once-a-second heap trim.  What is left is what the workers
+    keep, so settled values that do not grow from segment to segment mean
+    no memory is retained over the run."""
+    time.sleep(3)
+    for _ in range(30):
+        urllib.request.urlopen(st.url + "/status.php").read()
+        time.sleep(0.1)
+    time.sleep(1)
+    return [round(B.rss_mib([p], "VmRSS"), 1) for p in pids]
 
 
 def per_minute(samples):
