@@ -194,29 +194,46 @@ files_list(struct ctx *c, const struct file_node *dir, bool recursive,
 }
 
 /*
- * Nextcloud's propagator: dir and every ancestor get a new etag, their
- * size changes by delta, their mtime moves to now.
- *
- * Propagations into one owner's tree take turns: a transaction-scoped
- * advisory lock on the owner (two-key form, class FILES_TREE_LOCK) is held
- * from here to COMMIT.  A sync client's parallel PUTs update the same
- * ancestors, and locking those rows row by row - in the plan's order, and
- * even in id order - let two uploads deadlock (PostgreSQL 40P01, a 500 to
- * the client; tests/integration/test_dav.py).  Bodies still stream in
- * parallel; only the short tail from here to COMMIT is serial per tree.
+ * Writers of one file tree take turns: every function here that changes a
+ * tree first takes a transaction-scoped advisory lock on the tree's root
+ * (two-key form, class FILES_TREE_LOCK), held to COMMIT, before it locks
+ * any row.  Each change updates the etag and size of all folders above
+ * it, and row-by-row locking of those shared ancestors (in the plan's
+ * order, and even in id order) let a sync client's parallel PUTs deadlock
+ * (PostgreSQL 40P01, a 500; tests/integration/test_dav.py).  A MOVE or
+ * COPY between two trees locks both roots in id order.  Bodies still
+ * stream in parallel; only the short tail of a write up to COMMIT is
+ * serial per tree.  The audit trail's lock (migrations/0003) comes after.
  */
 #define FILES_TREE_LOCK	"1718183269"	/* 'f','i','l','e' */
 
 static int
+lock_trees(struct ctx *c, int64_t a, int64_t b)
+{
+	return db_exec(c, "WITH RECURSIVE up(id, parent_id) AS (SELECT id, "
+	    "parent_id FROM files WHERE id IN ($1, $2) UNION ALL SELECT f.id, "
+	    "f.parent_id FROM files f JOIN up ON f.id = up.parent_id) SELECT "
+	    "pg_advisory_xact_lock(" FILES_TREE_LOCK ", (r.id % 2147483647)::int) "
+	    "FROM (SELECT DISTINCT id FROM up WHERE parent_id IS NULL ORDER BY "
+	    "id) r", "ii", a, b);
+}
+
+int
+files_lock_owner_tree(struct ctx *c, int64_t owner)
+{
+	return db_exec(c, "SELECT pg_advisory_xact_lock(" FILES_TREE_LOCK ", "
+	    "(id % 2147483647)::int) FROM files WHERE owner_id = $1 AND "
+	    "parent_id IS NULL", "i", owner);
+}
+
+/*
+ * Nextcloud's propagator: dir and every ancestor get a new etag, their
+ * size changes by delta, their mtime moves to now.  The caller holds the
+ * tree's lock (lock_trees).
+ */
+static int
 propagate(struct ctx *c, int64_t dir_id, int64_t delta)
 {
-	int	 e;
-
-	e = db_exec(c, "SELECT pg_advisory_xact_lock(" FILES_TREE_LOCK ", "
-	    "(owner_id % 2147483647)::int) FROM files WHERE id = $1", "i",
-	    dir_id);
-	if (e != ERR_OK)
-		return e;
 	return db_exec(c, "WITH RECURSIVE up(id) AS (SELECT $1::bigint UNION "
 	    "ALL SELECT f.parent_id FROM files f JOIN up ON f.id = up.id WHERE "
 	    "f.parent_id IS NOT NULL) UPDATE files SET size = size + $2, etag = "
@@ -252,6 +269,8 @@ files_mkdir(struct ctx *c, const struct file_node *parent, const char *name,
 
 	if ((e = files_normalize_name(c, name, &nm)) != ERR_OK)
 		return e;
+	if ((e = lock_trees(c, parent->id, parent->id)) != ERR_OK)
+		return e;
 	e = db_query(c, &r, "INSERT INTO files (owner_id, parent_id, name, "
 	    "is_dir, mimetype, size, mtime, etag) VALUES ($1, $2, $3, true, $4, "
 	    "0, $5, " NEW_ETAG ") RETURNING id", "iissi", parent->owner_id,
@@ -285,6 +304,8 @@ files_put(struct ctx *c, const struct file_node *parent, const char *name,
 		return e;
 	if (mtime == 0)
 		mtime = settings_now(c);
+	if ((e = lock_trees(c, parent->id, parent->id)) != ERR_OK)
+		return e;
 	if ((e = child(c, parent->id, nm, &old, &found)) != ERR_OK)
 		return e;
 	if (found && old.is_dir)
@@ -327,6 +348,8 @@ files_delete(struct ctx *c, const struct file_node *node)
 	if (node->parent_id == 0)
 		return err_set(c, ERR_FORBIDDEN, "The root folder cannot be "
 		    "deleted", NULL);
+	if ((e = lock_trees(c, node->id, node->id)) != ERR_OK)
+		return e;
 	/* Shares of anything below end with the files (rows stay). */
 	e = db_exec(c, "WITH RECURSIVE t(id) AS (SELECT $1::bigint UNION ALL "
 	    "SELECT f.id FROM files f JOIN t ON f.parent_id = t.id) UPDATE "
@@ -398,6 +421,8 @@ files_move(struct ctx *c, const struct file_node *node,
 		    "moved", NULL);
 	if ((e = files_normalize_name(c, new_name, &nm)) != ERR_OK)
 		return e;
+	if ((e = lock_trees(c, node->id, new_parent->id)) != ERR_OK)
+		return e;
 	if ((e = inside(c, new_parent->id, node->id, &loop)) != ERR_OK)
 		return e;
 	if (loop)
@@ -451,6 +476,8 @@ files_copy(struct ctx *c, const struct file_node *node,
 
 	if ((e = files_normalize_name(c, new_name, &nm)) != ERR_OK)
 		return e;
+	if ((e = lock_trees(c, new_parent->id, new_parent->id)) != ERR_OK)
+		return e;
 	if ((e = inside(c, new_parent->id, node->id, &loop)) != ERR_OK)
 		return e;
 	if (loop)
@@ -498,6 +525,8 @@ files_touch(struct ctx *c, const struct file_node *node, int64_t mtime)
 {
 	int	 e;
 
+	if ((e = lock_trees(c, node->id, node->id)) != ERR_OK)
+		return e;
 	if ((e = db_exec(c, "UPDATE files SET mtime = $2, etag = " NEW_ETAG
 	    " WHERE id = $1", "ii", node->id, mtime)) != ERR_OK)
 		return e;

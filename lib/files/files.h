@@ -124,6 +124,17 @@ int files_copy(struct ctx *c, const struct file_node *node,
     const struct file_node *new_parent, const char *new_name, bool overwrite,
     bool deep, struct file_node *out, bool *replaced);
 
+/*
+ * files_lock_owner_tree - take the write lock of owner's file tree (an
+ * advisory lock held to COMMIT; the functions here take it themselves
+ * before they change a tree).  For a transaction that writes the audit
+ * trail before it changes a tree: taking this first keeps the order tree
+ * lock, then audit lock, in every transaction - the reverse deadlocks.
+ * ERR_OK, or the database error.
+ */
+int files_lock_owner_tree(struct ctx *c, int64_t owner)
+    __attribute__((warn_unused_result));
+
 /* files_touch - set mtime (PROPPATCH lastmodified); propagates an etag. */
 int files_touch(struct ctx *c, const struct file_node *node, int64_t mtime);
 

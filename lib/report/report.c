@@ -110,6 +110,17 @@ report_practice_id(struct ctx *c, int64_t *id)
 }
 
 int
+report_lock_store(struct ctx *c)
+{
+	int64_t	 pid;
+	int	 e;
+
+	if ((e = report_practice_id(c, &pid)) != ERR_OK)
+		return e;
+	return files_lock_owner_tree(c, pid);
+}
+
+int
 report_patient_upsert(struct ctx *c, const struct patient_in *in, int64_t *id)
 {
 	struct db_rows	*r;
