@@ -556,6 +556,41 @@ def test_ingest_is_idempotent(stack, staff, clinic):
     assert int(stack.psql("SELECT count(*) FROM reports")) == n0 + 2
 
 
+def test_ingests_and_new_versions_in_parallel(staff, clinic):
+    """An ingest of a new patient audits the patient and the order before
+    it stores the report file; a new version stores the file, then audits.
+    In opposite lock orders (audit trail, practice file tree) the two
+    deadlocked and one got a 500; the ingest now takes the tree first."""
+    gid, _ = clinic
+    rids = [ingest(staff, Patient(), gid)[0].json()["ocs"]["data"]["id"]
+            for _ in range(4)]
+    res = []
+
+    def new_patients():
+        for _ in range(3):
+            res.append(ingest(staff, Patient(), gid)[0].status_code)
+
+    def new_versions(rid):
+        for i in range(3):
+            r = staff.api("POST", "/reports/%s/versions" % rid, files={
+                "metadata": (None, json.dumps({
+                    "status": "corrected", "title": "MRT Knie v%d" % i,
+                    "exam_date": "2026-11-25"})),
+                "file": ("x.pdf", pdf(["v %d %s" % (i, uuid.uuid4().hex)]),
+                         "application/pdf")})
+            res.append(r.status_code)
+    ts = [threading.Thread(target=new_patients) for _ in range(4)] + [
+        threading.Thread(target=new_versions, args=(rid,)) for rid in rids]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    assert res == [200] * 24
+    for rid in rids:
+        vers = staff.ok("GET", "/reports/%s" % rid)["versions"]
+        assert [v["version"] for v in vers] == [1, 2, 3, 4]
+
+
 def test_ingest_rejects_bad_input_and_changes_nothing(stack, staff, clinic):
     gid, _ = clinic
     p = Patient()
