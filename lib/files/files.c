@@ -433,9 +433,22 @@ files_move(struct ctx *c, const struct file_node *node,
 		return e;
 	if ((e = propagate(c, node->parent_id, -node->size)) != ERR_OK)
 		return e;
-	if ((e = db_exec(c, "UPDATE files SET parent_id = $2, name = $3, "
-	    "owner_id = $4 WHERE id = $1", "iisi", node->id, new_parent->id, nm,
-	    new_parent->owner_id)) != ERR_OK)
+	if ((e = db_exec(c, "UPDATE files SET parent_id = $2, name = $3 "
+	    "WHERE id = $1", "iis", node->id, new_parent->id, nm)) != ERR_OK)
+		return e;
+	/*
+	 * Into another owner's tree (out of a share, with delete rights): as
+	 * Nextcloud's move across storages, everything moved becomes the new
+	 * owner's, and the shares the previous owner made of it end - their
+	 * file left that owner's files.
+	 */
+	if (new_parent->owner_id != node->owner_id && (e = db_exec(c,
+	    "WITH RECURSIVE t(id) AS (SELECT $1::bigint UNION ALL SELECT f.id "
+	    "FROM files f JOIN t ON f.parent_id = t.id), o AS (UPDATE files SET "
+	    "owner_id = $2 WHERE id IN (SELECT id FROM t)) UPDATE shares SET "
+	    "ended_at = now(), end_reason = 'file_deleted' WHERE file_id IN "
+	    "(SELECT id FROM t) AND owner_id <> $2 AND ended_at IS NULL", "ii",
+	    node->id, new_parent->owner_id)) != ERR_OK)
 		return e;
 	if ((e = propagate(c, new_parent->id, node->size)) != ERR_OK)
 		return e;

@@ -504,6 +504,43 @@ def test_share_audit_rows(stack, staff, clinic):
     assert (upd["old"]["permissions"], upd["new"]["permissions"]) == (1, 3)
 
 
+def test_move_out_of_a_share_changes_owner(stack, accounts):
+    """A recipient moves a folder out of a share into their own files:
+    like Nextcloud's move across storages, the folder and everything in it
+    become theirs (owner, quota, later uploads) and the sharer's own shares
+    inside it end.  Before, only the moved folder changed owner: its files
+    stayed the sharer's, new uploads below it too, and the sharer's link
+    on a moved file still served it from the recipient's files."""
+    a = User(stack, accounts, "mva", roles=["staff"])
+    b = User(stack, accounts, "mvb", roles=["staff"])
+    for d in ("F", "F/sub"):
+        assert a.dav("MKCOL", d).status_code == 201
+    assert a.dav("PUT", "F/sub/x.txt", data=b"moved").status_code == 201
+    r, o = a.share(path="/F", shareType="0", shareWith=b.uid,
+                   permissions="31")
+    assert r.status_code == 200, o
+    r, o = a.share(path="/F/sub/x.txt", shareType="3",
+                   password="Link-password-1")
+    assert r.status_code == 200, o
+    token = o["data"]["token"]
+    assert public_get(stack, token).status_code == 200
+    r = b.dav("MOVE", "F/sub", headers={
+        "Destination": stack.url + "/remote.php/dav/files/%s/sub" % b.uid})
+    assert r.status_code == 201, r.text
+    assert b.dav("PUT", "sub/new.txt", data=b"new").status_code == 201
+    owners = stack.psql(
+        "SELECT string_agg(f.name || '=' || u.uid, ',' ORDER BY f.name) "
+        "FROM files f JOIN users u ON u.id = f.owner_id WHERE f.id IN "
+        "(SELECT id FROM files WHERE name = 'sub' AND owner_id = (SELECT "
+        "id FROM users WHERE uid = '%s') UNION SELECT c.id FROM files c "
+        "JOIN files p ON p.id = c.parent_id WHERE p.name = 'sub' AND "
+        "c.name IN ('x.txt', 'new.txt'))" % b.uid)
+    assert owners == "new.txt=%s,sub=%s,x.txt=%s" % (b.uid, b.uid, b.uid)
+    assert public_get(stack, token).status_code == 404
+    assert b.dav("GET", "sub/x.txt").content == b"moved"
+    assert a.dav("GET", "F/sub/x.txt").status_code == 404
+
+
 def test_capabilities_advertise_policy(stack):
     r = requests.get(stack.url + "/ocs/v2.php/cloud/capabilities?format=json",
                      headers={"OCS-APIRequest": "true"})
