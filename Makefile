@@ -134,8 +134,9 @@ deps:
 unit: $(UNIT_BIN)
 	@rc=0; for t in $(UNIT_BIN); do $$t || rc=1; done; exit $$rc
 
-# The whole suite, as CI runs it: deps, asan build, unit, integration.
+# The whole suite, as CI runs it: deps, lint, asan build, unit, integration.
 test: deps
+	$(MAKE) --no-print-directory lint
 	$(MAKE) BUILD=asan all unit
 	$(MAKE) fuzz-replay
 	@[ -d tests/browser/node_modules/playwright-core ] && \

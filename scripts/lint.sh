@@ -22,7 +22,7 @@ layer() {
     case $1 in
         core) echo 0 ;;
         jx | crypto | tmpl | xml | i18n) echo 1 ;;
-        db | http | router | auth | blob | audit | ocs | dav | settings) echo 2 ;;
+        db | http | router | keys | auth | blob | audit | ocs | dav | settings) echo 2 ;;
         account | files | share | patient | report | consent | notify | gdpr) echo 3 ;;
         *) echo 4 ;;
     esac
