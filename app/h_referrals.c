@@ -328,8 +328,7 @@ h_report_ingest(struct ctx *c)
 		if (json_is_string(x))
 			o.cc[o.ncc++] = json_string_value(x);
 	version_from(meta, &v);
-	if ((e = report_lock_store(c)) != ERR_OK ||
-	    (e = report_patient_upsert(c, &p, &pid)) != ERR_OK ||
+	if ((e = report_patient_upsert(c, &p, &pid)) != ERR_OK ||
 	    (e = report_order_upsert(c, &o, pid, &oid)) != ERR_OK ||
 	    (e = report_create(c, oid, &v, &blob, &rid, &vid)) != ERR_OK)
 		return ocs_fail_domain(c, e);
@@ -868,8 +867,7 @@ h_dashboard_upload(struct ctx *c)
 	v.title = fget(f, "title");
 	v.exam_date = fget(f, "exam_date");
 	v.physician = fget(f, "reporting_physician");
-	if ((e = report_lock_store(c)) != ERR_OK ||
-	    (e = report_patient_upsert(c, &p, &pid)) != ERR_OK ||
+	if ((e = report_patient_upsert(c, &p, &pid)) != ERR_OK ||
 	    (e = report_order_upsert(c, &o, pid, &oid)) != ERR_OK ||
 	    (e = report_create(c, oid, &v, &blob, &rid, &vid)) != ERR_OK)
 		return form_error(c, e, 0);

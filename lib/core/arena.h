@@ -19,7 +19,8 @@ struct arena;
 /*
  * arena_new - create an empty arena.  chunk_bytes: size of the first
  * backing chunk (bytes, rounded up to 4 KiB), kept across arena_reset;
- * later chunks are at least 256 KiB and freed at reset.  Returns a heap object the caller
+ * later chunks are at least 256 KiB and freed at reset.  Returns a heap
+ * object the caller
  * frees with arena_free.  Aborts on out of memory.
  */
 struct arena *arena_new(size_t chunk_bytes);

@@ -196,7 +196,7 @@ files_list(struct ctx *c, const struct file_node *dir, bool recursive,
 /*
  * Writers of one file tree take turns: every function here that changes a
  * tree first takes a transaction-scoped advisory lock on the tree's root
- * (two-key form, class FILES_TREE_LOCK), held to COMMIT, before it locks
+ * (two-key form, TREE_LOCK_OF), held to COMMIT, before it locks
  * any row.  Each change updates the etag and size of all folders above
  * it, and row-by-row locking of those shared ancestors (in the plan's
  * order, and even in id order) let a sync client's parallel PUTs deadlock
@@ -205,7 +205,8 @@ files_list(struct ctx *c, const struct file_node *dir, bool recursive,
  * stream in parallel; only the short tail of a write up to COMMIT is
  * serial per tree.  The audit trail's lock (migrations/0003) comes after.
  */
-#define FILES_TREE_LOCK	"1718183269"	/* 'f','i','l','e' */
+#define TREE_LOCK_OF(root_id) "pg_advisory_xact_lock(1718183269, (" \
+	root_id " % 2147483647)::int)"	/* class 'f','i','l','e' */
 
 static int
 lock_trees(struct ctx *c, int64_t a, int64_t b)
@@ -213,17 +214,15 @@ lock_trees(struct ctx *c, int64_t a, int64_t b)
 	return db_exec(c, "WITH RECURSIVE up(id, parent_id) AS (SELECT id, "
 	    "parent_id FROM files WHERE id IN ($1, $2) UNION ALL SELECT f.id, "
 	    "f.parent_id FROM files f JOIN up ON f.id = up.parent_id) SELECT "
-	    "pg_advisory_xact_lock(" FILES_TREE_LOCK ", (r.id % 2147483647)::int) "
-	    "FROM (SELECT DISTINCT id FROM up WHERE parent_id IS NULL ORDER BY "
-	    "id) r", "ii", a, b);
+	    TREE_LOCK_OF("r.id") " FROM (SELECT DISTINCT id FROM up WHERE "
+	    "parent_id IS NULL ORDER BY id) r", "ii", a, b);
 }
 
 int
 files_lock_owner_tree(struct ctx *c, int64_t owner)
 {
-	return db_exec(c, "SELECT pg_advisory_xact_lock(" FILES_TREE_LOCK ", "
-	    "(id % 2147483647)::int) FROM files WHERE owner_id = $1 AND "
-	    "parent_id IS NULL", "i", owner);
+	return db_exec(c, "SELECT " TREE_LOCK_OF("id") " FROM files WHERE "
+	    "owner_id = $1 AND parent_id IS NULL", "i", owner);
 }
 
 /*

@@ -110,25 +110,24 @@ report_practice_id(struct ctx *c, int64_t *id)
 }
 
 int
-report_lock_store(struct ctx *c)
-{
-	int64_t	 pid;
-	int	 e;
-
-	if ((e = report_practice_id(c, &pid)) != ERR_OK)
-		return e;
-	return files_lock_owner_tree(c, pid);
-}
-
-int
 report_patient_upsert(struct ctx *c, const struct patient_in *in, int64_t *id)
 {
 	struct db_rows	*r;
+	int64_t		 practice;
 	int		 e;
 
 	if (in->ppid == NULL || in->ppid[0] == '\0' || strlen(in->ppid) > 64)
 		return err_set(c, ERR_INVAL, "patient.id is required (at most 64 "
 		    "characters)", NULL);
+	/*
+	 * The practice tree's lock first: an ingest audits the new patient
+	 * and order before it stores the report file, and every writer of a
+	 * tree takes the tree's lock before the audit trail's (lib/files) -
+	 * the reverse order deadlocked against new-version uploads.
+	 */
+	if ((e = report_practice_id(c, &practice)) != ERR_OK ||
+	    (e = files_lock_owner_tree(c, practice)) != ERR_OK)
+		return e;
 	/* concurrent first ingests of one patient: one creates, the rest wait */
 	if ((e = db_exec(c, "SELECT pg_advisory_xact_lock(hashtextextended("
 	    "'patient:' || $1, 7))", "s", in->ppid)) != ERR_OK)

@@ -80,19 +80,11 @@ struct report_basis {
 bool report_kvnr_valid(const char *s);
 
 /*
- * report_lock_store - take the write lock of the practice's file tree for
- * the rest of the transaction.  An ingest writes the audit rows of a new
- * patient and order before it stores the report file; calling this first
- * keeps its lock order (tree, then audit trail) the same as every other
- * writer's, which deadlocked otherwise (files_lock_owner_tree).  ERR_OK,
- * ERR_INTERNAL without the practice account, or the database error.
- */
-int report_lock_store(struct ctx *c) __attribute__((warn_unused_result));
-
-/*
  * report_patient_upsert - the patient with in->ppid, created when new
  * (fields validated: names, date, sex, KVNR with check digit).  An
- * existing patient keeps its data.  ERR_INVAL names the bad field.
+ * existing patient keeps its data.  Takes the practice file tree's lock
+ * first (an ingest audits before it stores).  ERR_INVAL names the bad
+ * field.
  */
 int report_patient_upsert(struct ctx *c, const struct patient_in *in,
     int64_t *id);
