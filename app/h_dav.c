@@ -55,6 +55,7 @@ davapp_fail(struct ctx *c, int status, const char *message)
 	case 412: e = ERR_PRECONDITION; break;
 	case 413: e = ERR_TOO_LARGE; break;
 	case 415: e = ERR_UNSUPPORTED; break;
+	case 507: e = ERR_NO_SPACE; break;
 	default:  e = ERR_INTERNAL; break;
 	}
 	if (c->err != ERR_OK)
@@ -1373,6 +1374,8 @@ move_copy(struct ctx *c, const struct davapp_target *t, bool move)
 		return davapp_fail(c, 412, err_public(c, e));
 	if (e == ERR_CONFLICT)
 		return davapp_fail(c, 409, err_public(c, e));
+	if (e == ERR_NO_SPACE)
+		return davapp_fail(c, 507, err_public(c, e));
 	if (e != ERR_OK)
 		return e;
 	if ((e = report_guard_location(c, &out)) != ERR_OK)

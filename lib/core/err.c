@@ -52,6 +52,7 @@ err_http(int e)
 	case ERR_TOO_LARGE:	return 413;
 	case ERR_UNSUPPORTED:	return 415;
 	case ERR_THROTTLED:	return 429;
+	case ERR_NO_SPACE:	return 507;
 	case ERR_UNAVAILABLE:	return 503;
 	case ERR_RETRY:
 	case ERR_DB:
@@ -68,7 +69,7 @@ err_name(int e)
 	static const char *const names[] = {
 		"ok", "inval", "unauth", "forbidden", "notfound", "method",
 		"conflict", "precondition", "too_large", "unsupported",
-		"throttled", "retry", "unavailable", "db", "io", "crypto",
+		"throttled", "no_space", "retry", "unavailable", "db", "io", "crypto",
 		"internal"
 	};
 
@@ -94,6 +95,7 @@ err_public(const struct ctx *c, int e)
 	case ERR_TOO_LARGE:	return "request body too large";
 	case ERR_UNSUPPORTED:	return "unsupported media type";
 	case ERR_THROTTLED:	return "too many requests";
+	case ERR_NO_SPACE:	return "insufficient storage";
 	case ERR_UNAVAILABLE:	return "service unavailable";
 	default:		return "internal server error";
 	}

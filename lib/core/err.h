@@ -23,6 +23,7 @@ enum err {
 	ERR_TOO_LARGE,		/* body over its limit: 413 */
 	ERR_UNSUPPORTED,	/* unsupported media type: 415 */
 	ERR_THROTTLED,		/* too many attempts: 429 */
+	ERR_NO_SPACE,		/* over the owner's quota: 507 */
 	ERR_RETRY,		/* serialization failure, deadlock: retryable */
 	ERR_UNAVAILABLE,	/* database down, maintenance: 503 */
 	ERR_DB,			/* other database failure: 500 */

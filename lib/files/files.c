@@ -208,14 +208,21 @@ files_list(struct ctx *c, const struct file_node *dir, bool recursive,
 #define TREE_LOCK_OF(root_id) "pg_advisory_xact_lock(1718183269, (" \
 	root_id " % 2147483647)::int)"	/* class 'f','i','l','e' */
 
+int
+files_lock_trees(struct ctx *c, const char *file_ids)
+{
+	return db_exec(c, "WITH RECURSIVE up(id, parent_id) AS (SELECT id, "
+	    "parent_id FROM files WHERE id = ANY($1::bigint[]) UNION ALL SELECT "
+	    "f.id, f.parent_id FROM files f JOIN up ON f.id = up.parent_id) "
+	    "SELECT " TREE_LOCK_OF("r.id") " FROM (SELECT DISTINCT id FROM up "
+	    "WHERE parent_id IS NULL ORDER BY id) r", "s", file_ids);
+}
+
 static int
 lock_trees(struct ctx *c, int64_t a, int64_t b)
 {
-	return db_exec(c, "WITH RECURSIVE up(id, parent_id) AS (SELECT id, "
-	    "parent_id FROM files WHERE id IN ($1, $2) UNION ALL SELECT f.id, "
-	    "f.parent_id FROM files f JOIN up ON f.id = up.parent_id) SELECT "
-	    TREE_LOCK_OF("r.id") " FROM (SELECT DISTINCT id FROM up WHERE "
-	    "parent_id IS NULL ORDER BY id) r", "ii", a, b);
+	return files_lock_trees(c, arena_printf(c->arena, "{%lld,%lld}",
+	    (long long)a, (long long)b));
 }
 
 int
@@ -384,6 +391,24 @@ inside(struct ctx *c, int64_t dir, int64_t node, bool *yes)
 	return e;
 }
 
+/*
+ * ERR_NO_SPACE when bytes more would take owner's files over the quota
+ * (Sabre's InsufficientStorage, 507).  After clear_target, so a replaced
+ * target's bytes are already given back.
+ */
+static int
+room_for(struct ctx *c, int64_t owner, int64_t bytes)
+{
+	int64_t	 quota, used;
+	int	 e;
+
+	if ((e = files_quota(c, owner, &quota, &used)) != ERR_OK)
+		return e;
+	if (quota >= 0 && bytes > quota - used)
+		return err_set(c, ERR_NO_SPACE, "Insufficient space", NULL);
+	return ERR_OK;
+}
+
 /* Make room for a move or copy target; *replaced when something went. */
 static int
 clear_target(struct ctx *c, const struct file_node *new_parent,
@@ -429,6 +454,9 @@ files_move(struct ctx *c, const struct file_node *node,
 		    "itself", NULL);
 	if ((e = clear_target(c, new_parent, nm, overwrite, node->id,
 	    replaced)) != ERR_OK)
+		return e;
+	if (new_parent->owner_id != node->owner_id &&
+	    (e = room_for(c, new_parent->owner_id, node->size)) != ERR_OK)
 		return e;
 	if ((e = propagate(c, node->parent_id, -node->size)) != ERR_OK)
 		return e;
@@ -497,6 +525,9 @@ files_copy(struct ctx *c, const struct file_node *node,
 		    "itself", NULL);
 	if ((e = clear_target(c, new_parent, nm, overwrite, 0, replaced)) !=
 	    ERR_OK)
+		return e;
+	if ((e = room_for(c, new_parent->owner_id, node->is_dir && !deep ? 0 :
+	    node->size)) != ERR_OK)
 		return e;
 	if ((e = copy_row(c, node->id, new_parent->id, new_parent->owner_id,
 	    nm, &id)) != ERR_OK)

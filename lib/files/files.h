@@ -109,7 +109,10 @@ int files_delete(struct ctx *c, const struct file_node *node);
 /*
  * files_move - move/rename node to new_parent/new_name.  An existing
  * target is replaced when overwrite (ERR_PRECONDITION otherwise).
- * ERR_CONFLICT when new_parent is node or inside it.
+ * ERR_CONFLICT when new_parent is node or inside it.  Into another owner's
+ * tree (out of a share) everything moved becomes that owner's and counts
+ * against their quota: ERR_NO_SPACE when it does not fit.  On an error the
+ * caller rolls back (a replaced target is deleted first).
  */
 int files_move(struct ctx *c, const struct file_node *node,
     const struct file_node *new_parent, const char *new_name, bool overwrite,
@@ -118,7 +121,8 @@ int files_move(struct ctx *c, const struct file_node *node,
 /*
  * files_copy - copy node (a folder with its subtree when deep) to
  * new_parent/new_name; content blobs are shared (immutable).  Same target
- * rules as files_move.
+ * rules as files_move; the copy counts against new_parent's owner's quota
+ * (ERR_NO_SPACE when it does not fit).
  */
 int files_copy(struct ctx *c, const struct file_node *node,
     const struct file_node *new_parent, const char *new_name, bool overwrite,
@@ -133,6 +137,18 @@ int files_copy(struct ctx *c, const struct file_node *node,
  * ERR_OK, or the database error.
  */
 int files_lock_owner_tree(struct ctx *c, int64_t owner)
+    __attribute__((warn_unused_result));
+
+/*
+ * files_lock_trees - take the write locks of every tree holding one of
+ * file_ids (a PostgreSQL bigint[] literal such as "{12,40}"; unknown ids
+ * are ignored), in root id order as MOVE between trees does.  For a
+ * transaction that will change several trees after it wrote the audit
+ * trail (GDPR erasure deletes copies in referrers' files): taking them
+ * all first keeps the tree-then-audit order.  ERR_OK or the database
+ * error; the locks are held to COMMIT.
+ */
+int files_lock_trees(struct ctx *c, const char *file_ids)
     __attribute__((warn_unused_result));
 
 /* files_touch - set mtime (PROPPATCH lastmodified); propagates an etag. */

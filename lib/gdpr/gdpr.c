@@ -17,6 +17,7 @@
 #include "files/files.h"
 #include "jx/jx.h"
 #include "notify/notify.h"
+#include "report/report.h"
 #include "settings/settings.h"
 #include "share/share.h"
 
@@ -428,6 +429,34 @@ tell_recipients(struct ctx *c, int64_t patient, int64_t req, const char *ref,
 	return ERR_OK;
 }
 
+/* The files of patient $1's content: version files, copies of the same
+ * bytes anywhere in the exchange, consent scans. */
+#define CONTENT_FILES_WHERE "FROM files f JOIN blobs b ON b.id = f.blob_id " \
+    "WHERE b.sha256 IN (SELECT v.sha256 FROM report_versions v JOIN reports " \
+    "rp ON rp.id = v.report_id WHERE rp.patient_id = $1) OR f.id IN (SELECT " \
+    "scan_file_id FROM consents WHERE patient_id = $1 AND scan_file_id IS " \
+    "NOT NULL)"
+
+/*
+ * Before the patient's row: the practice tree's lock and the locks of the
+ * trees holding copies (referrers' files), in root id order - the erasure
+ * writes the audit trail and then deletes in those trees, and every other
+ * writer takes its tree's lock before the audit trail's (lib/files).
+ */
+static int
+lock_content_trees(struct ctx *c, int64_t patient)
+{
+	struct db_rows	*r;
+	int		 e;
+
+	if ((e = report_lock_practice_tree(c)) != ERR_OK)
+		return e;
+	if ((e = db_query(c, &r, "SELECT '{' || coalesce(string_agg(f.id::text, "
+	    "','), '') || '}' " CONTENT_FILES_WHERE, "i", patient)) != ERR_OK)
+		return e;
+	return files_lock_trees(c, db_get(r, 0, 0));
+}
+
 /* Delete the report content of patient: files and every copy of them. */
 static int
 delete_content(struct ctx *c, int64_t patient, json_t *deleted)
@@ -436,15 +465,10 @@ delete_content(struct ctx *c, int64_t patient, json_t *deleted)
 	int64_t		 files = 0, copies = 0;
 	int		 e;
 
-	/* the version files, copies of the same bytes, consent scans */
 	if ((e = db_query(c, &r, "SELECT f.id, f.id IN (SELECT file_id FROM "
 	    "report_versions v JOIN reports rp ON rp.id = v.report_id WHERE "
-	    "rp.patient_id = $1 AND v.file_id IS NOT NULL) FROM files f JOIN "
-	    "blobs b ON b.id = f.blob_id WHERE b.sha256 IN (SELECT v.sha256 FROM "
-	    "report_versions v JOIN reports rp ON rp.id = v.report_id WHERE "
-	    "rp.patient_id = $1) OR f.id IN (SELECT scan_file_id FROM consents "
-	    "WHERE patient_id = $1 AND scan_file_id IS NOT NULL) ORDER BY f.id",
-	    "i", patient)) != ERR_OK)
+	    "rp.patient_id = $1 AND v.file_id IS NOT NULL) " CONTENT_FILES_WHERE
+	    " ORDER BY f.id", "i", patient)) != ERR_OK)
 		return e;
 	for (int i = 0; i < db_rows_n(r); i++) {
 		struct file_node	 node;
@@ -546,6 +570,8 @@ gdpr_erase(struct ctx *c, const struct gdpr_erasure_in *in, json_t **out,
 	    2000)
 		return err_set(c, ERR_INVAL, "reason is required (at most 2000 "
 		    "characters)", NULL);
+	if ((e = lock_content_trees(c, in->patient_id)) != ERR_OK)
+		return e;
 	if ((e = db_query(c, &r, "SELECT legal_hold, erased_at IS NOT NULL, "
 	    "restricted_at IS NOT NULL FROM patients WHERE id = $1 FOR UPDATE", "i",
 	    in->patient_id)) != ERR_OK)

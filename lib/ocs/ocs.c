@@ -245,6 +245,7 @@ ocs_error_status(const struct ctx *c, int e)
 	case ERR_TOO_LARGE:	return 413;
 	case ERR_UNSUPPORTED:	return 415;
 	case ERR_THROTTLED:	return 429;
+	case ERR_NO_SPACE:	return 507;
 	case ERR_UNAVAILABLE:	return 503;
 	default:		return OCS_SERVER_ERROR;
 	}

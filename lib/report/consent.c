@@ -206,6 +206,8 @@ consent_attach_scan(struct ctx *c, int64_t id, const struct blob_info *blob,
 		return err_set(c, ERR_INVAL, "A consent scan must be a PDF, JPEG "
 		    "or PNG file", NULL);
 	/* lock the consent row: two uploads of the same scan serialise */
+	if ((e = report_lock_practice_tree(c)) != ERR_OK)
+		return e;
 	if ((e = db_query(c, &r, "SELECT k.patient_id, k.scan_file_id IS NOT "
 	    "NULL FROM consents k WHERE k.id = $1 AND " VISIBLE " FOR UPDATE OF "
 	    "k", "iB", id, (c->user->roles & ROLE_MANAGER) != 0)) != ERR_OK)

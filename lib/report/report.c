@@ -110,10 +110,20 @@ report_practice_id(struct ctx *c, int64_t *id)
 }
 
 int
+report_lock_practice_tree(struct ctx *c)
+{
+	int64_t	 practice;
+	int	 e;
+
+	if ((e = report_practice_id(c, &practice)) != ERR_OK)
+		return e;
+	return files_lock_owner_tree(c, practice);
+}
+
+int
 report_patient_upsert(struct ctx *c, const struct patient_in *in, int64_t *id)
 {
 	struct db_rows	*r;
-	int64_t		 practice;
 	int		 e;
 
 	if (in->ppid == NULL || in->ppid[0] == '\0' || strlen(in->ppid) > 64)
@@ -125,8 +135,7 @@ report_patient_upsert(struct ctx *c, const struct patient_in *in, int64_t *id)
 	 * tree takes the tree's lock before the audit trail's (lib/files) -
 	 * the reverse order deadlocked against new-version uploads.
 	 */
-	if ((e = report_practice_id(c, &practice)) != ERR_OK ||
-	    (e = files_lock_owner_tree(c, practice)) != ERR_OK)
+	if ((e = report_lock_practice_tree(c)) != ERR_OK)
 		return e;
 	/* concurrent first ingests of one patient: one creates, the rest wait */
 	if ((e = db_exec(c, "SELECT pg_advisory_xact_lock(hashtextextended("
@@ -419,6 +428,9 @@ report_add_version(struct ctx *c, int64_t report_id, const struct version_in *v,
 	int		 e;
 
 	if ((e = check_version(c, v)) != ERR_OK)
+		return e;
+	/* the tree before the report row, as erasure does (report.h) */
+	if ((e = report_lock_practice_tree(c)) != ERR_OK)
 		return e;
 	if ((e = db_query(c, &r, "SELECT r.patient_id, (SELECT max(version) FROM "
 	    "report_versions WHERE report_id = r.id) FROM reports r JOIN "
@@ -1019,7 +1031,8 @@ report_purge(struct ctx *c, int64_t *n)
 	int		 e;
 
 	*n = 0;
-	if ((e = settings_int(c, "retention.report_days", &days)) != ERR_OK)
+	if ((e = settings_int(c, "retention.report_days", &days)) != ERR_OK ||
+	    (e = report_lock_practice_tree(c)) != ERR_OK)
 		return e;
 	if ((e = db_query(c, &r, "SELECT rp.id, rp.patient_id FROM reports rp "
 	    "JOIN patients p ON p.id = rp.patient_id WHERE rp.purged_at IS NULL "

@@ -371,6 +371,36 @@ def test_quota_507(stack, accounts):
     assert prop(f, "d:quota-available-bytes").text == "40"
 
 
+def test_copy_counts_against_quota(stack, accounts):
+    """A COPY adds its bytes to the owner's files like a PUT does; before,
+    COPY never looked at the quota and one 60-byte file could be copied
+    past a 100-byte quota.  A replaced target gives its bytes back first."""
+    uid, pw, ap = accounts.user("cquota", roles=["referrer"])
+    stack.psql("UPDATE users SET quota_bytes = 100 WHERE uid = '%s'" % uid)
+    d = Dav(stack, uid, ap)
+    dest = stack.url + "/remote.php/dav/files/%s/" % uid
+    assert d.req("MKCOL", "F").status_code == 201
+    assert d.req("PUT", "F/a.bin", data=b"x" * 60).status_code == 201
+    r = d.req("COPY", "F/a.bin", headers={"Destination": dest + "b.bin"})
+    assert r.status_code == 507
+    assert ET.fromstring(r.content).find("s:exception", NS).text == \
+        "Sabre\\DAV\\Exception\\InsufficientStorage"
+    r = d.req("COPY", "F", headers={"Destination": dest + "G"})
+    assert r.status_code == 507
+    assert d.req("GET", "b.bin").status_code == 404
+    assert d.req("PROPFIND", "G", headers={"Depth": "0"}).status_code == 404
+    assert d.req("PUT", "small.bin", data=b"y" * 10).status_code == 201
+    r = d.req("COPY", "small.bin", headers={"Destination": dest + "F/a.bin"})
+    assert r.status_code == 204
+    assert d.req("GET", "F/a.bin").content == b"y" * 10
+    r = d.req("COPY", "F", headers={"Destination": dest + "G"})
+    assert r.status_code == 201
+    q = ('<d:propfind xmlns:d="DAV:"><d:prop><d:quota-used-bytes/>'
+         '</d:prop></d:propfind>')
+    f = ET.fromstring(d.propfind("", "0", q).content).find("d:response", NS)
+    assert prop(f, "d:quota-used-bytes").text == "30"
+
+
 def test_chunked_upload_v1(dav, stack):
     up = stack.url + "/remote.php/dav/uploads/%s/web-file-upload-1" % dav.uid
     parts = [os.urandom(700000) for _ in range(3)]

@@ -442,3 +442,66 @@ def test_erasure_input_errors(stack, world):
     assert w.mgr.api("POST", "/patients/999999/erasure",
                      data={"reason": "x", "channel": "letter"}) \
         .status_code == 404
+
+
+def test_erasures_new_versions_and_uploads_in_parallel(stack, world):
+    """An erasure deletes files in the practice tree and in referrers'
+    trees (copies) and updates the patient's reports; a new version locks
+    its report and then the practice tree.  In opposite orders the two
+    deadlocked (one answered 500); an erasure now takes every tree it will
+    change before any row, and a new version the practice tree before its
+    report."""
+    import re
+    import threading
+    w = world
+    rids, pids = [], []
+    for _ in range(4):
+        r, _ = ingest(w.staff, Patient(), w.a)
+        assert r.status_code == 200, r.text
+        rep = r.json()["ocs"]["data"]
+        rids.append(rep["id"])
+        pids.append(rep["patient"]["id"])
+        name = "r-%06d-v1.pdf" % int(rep["id"])
+        assert name in received_name(w.ma)
+        r = w.ma.dav("COPY", name, headers={
+            "Destination": stack.url + "/remote.php/dav/files/%s/copy-%s" %
+            (w.ma.uid, name)})
+        assert r.status_code == 201, r.text
+    res = {"erase": [], "version": [], "put": []}
+
+    def erase(pid):
+        r = w.mgr.api("POST", "/patients/%s/erasure" % pid,
+                      data={"reason": "Art. 17", "channel": "letter"})
+        res["erase"].append(r.status_code)
+
+    def versions(rid):
+        for i in range(4):
+            r = w.staff.api("POST", "/reports/%s/versions" % rid, files={
+                "metadata": (None, json.dumps({
+                    "status": "corrected", "title": "MRT Knie v%d" % i,
+                    "exam_date": "2026-11-25"})),
+                "file": ("x.pdf", pdf(["v %d %s" % (i, uuid.uuid4().hex)]),
+                         "application/pdf")})
+            res["version"].append(r.status_code)
+
+    def puts(k):
+        for i in range(6):
+            res["put"].append(w.ma.dav("PUT", "own-%d-%d.txt" % (k, i),
+                                       data=b"x" * i).status_code)
+    ts = [threading.Thread(target=erase, args=(p,)) for p in pids] + [
+        threading.Thread(target=versions, args=(r,)) for r in rids] + [
+        threading.Thread(target=puts, args=(k,)) for k in range(2)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    assert res["erase"] == [200] * 4
+    assert sorted(set(res["version"]) | {200, 404}) == [200, 404]
+    assert res["put"] == [201] * 12
+    # every version and copy is gone, whatever ran first
+    left = re.findall(r"copy-r-[0-9]+-v1\.pdf|r-[0-9]+-v[0-9]+\.pdf",
+                      w.ma.dav("PROPFIND", "", headers={"Depth": "1"}).text)
+    assert [n for n in left if any("%06d" % int(r) in n for r in rids)] == []
+    assert stack.psql(
+        "SELECT count(*) FROM report_versions WHERE report_id IN (%s) AND "
+        "content_deleted_at IS NULL" % ",".join(map(str, rids))) == "0"

@@ -541,6 +541,46 @@ def test_move_out_of_a_share_changes_owner(stack, accounts):
     assert a.dav("GET", "F/sub/x.txt").status_code == 404
 
 
+def test_move_out_of_a_share_needs_room_in_the_recipients_quota(
+        stack, accounts):
+    """What moves out of a share becomes the recipient's, so it must fit
+    their quota (507 otherwise, and nothing changes: the folder stays in
+    the share, owned by the sharer, and the sharer's link still works).
+    Before, the move went through and left the recipient over quota."""
+    a = User(stack, accounts, "mqa", roles=["staff"])
+    b = User(stack, accounts, "mqb", roles=["staff"])
+    assert a.dav("MKCOL", "F").status_code == 201
+    assert a.dav("MKCOL", "F/sub").status_code == 201
+    assert a.dav("PUT", "F/sub/x.bin", data=b"x" * 80).status_code == 201
+    r, o = a.share(path="/F", shareType="0", shareWith=b.uid,
+                   permissions="31")
+    assert r.status_code == 200, o
+    r, o = a.share(path="/F/sub/x.bin", shareType="3",
+                   password="Link-password-1")
+    assert r.status_code == 200, o
+    token = o["data"]["token"]
+    stack.psql("UPDATE users SET quota_bytes = 100 WHERE uid = '%s'" % b.uid)
+    assert b.dav("PUT", "own.bin", data=b"o" * 30).status_code == 201
+    r = b.dav("MOVE", "F/sub", headers={
+        "Destination": stack.url + "/remote.php/dav/files/%s/sub" % b.uid})
+    assert r.status_code == 507, r.text
+    assert a.dav("GET", "F/sub/x.bin").content == b"x" * 80
+    assert b.dav("PROPFIND", "sub", headers={"Depth": "0"}).status_code == 404
+    assert public_get(stack, token).status_code == 200
+    assert stack.psql(
+        "SELECT count(*) FROM files f JOIN users u ON u.id = f.owner_id "
+        "WHERE u.uid = '%s' AND f.name IN ('sub', 'x.bin')" % a.uid) == "2"
+    # within the sharer's own tree the quota of the sharer applies: fine
+    r = b.dav("MOVE", "F/sub", headers={
+        "Destination": stack.url + "/remote.php/dav/files/%s/F/moved" %
+        b.uid})
+    assert r.status_code == 201, r.text
+    assert b.dav("DELETE", "own.bin").status_code == 204
+    r = b.dav("MOVE", "F/moved", headers={
+        "Destination": stack.url + "/remote.php/dav/files/%s/sub" % b.uid})
+    assert r.status_code == 201, r.text
+
+
 def test_capabilities_advertise_policy(stack):
     r = requests.get(stack.url + "/ocs/v2.php/cloud/capabilities?format=json",
                      headers={"OCS-APIRequest": "true"})

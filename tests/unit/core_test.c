@@ -188,6 +188,7 @@ test_err_http(void **state)
 		{ ERR_METHOD, 405 }, { ERR_CONFLICT, 409 },
 		{ ERR_PRECONDITION, 412 }, { ERR_TOO_LARGE, 413 },
 		{ ERR_UNSUPPORTED, 415 }, { ERR_THROTTLED, 429 },
+		{ ERR_NO_SPACE, 507 },
 		{ ERR_UNAVAILABLE, 503 }, { ERR_DB, 500 }, { ERR_RETRY, 500 },
 		{ ERR_INTERNAL, 500 },
 	};
@@ -196,6 +197,11 @@ test_err_http(void **state)
 	(void)state;
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
 		assert_int_equal(err_http(t[i].e), t[i].status);
+	/* err_name is indexed by the enum: a new value keeps them in step */
+	assert_string_equal(err_name(ERR_THROTTLED), "throttled");
+	assert_string_equal(err_name(ERR_NO_SPACE), "no_space");
+	assert_string_equal(err_name(ERR_INTERNAL), "internal");
+	assert_string_equal(err_name(ERR_INTERNAL + 1), "unknown");
 	/* the first error wins; its message is public, the detail is not */
 	assert_int_equal(err_set(c, ERR_NOTFOUND, "share not found", "id=%d",
 	    7), ERR_NOTFOUND);
