@@ -231,6 +231,11 @@ test_syntax(void **state)
 		/* comments */
 		{ "{{%params}}a{{! a comment\n spanning {{ lines }}b{{!}}c",
 		    "", "abc" },
+		/* the template's own text joins across a comment; data next to
+		 * it stays escaped (fuzz_tmpl: crash-literal-split-by-comment) */
+		{ "{{%params b}}<script>aler{{!}}t{{b}}",
+		    "{\"b\":\"<script>alert\"}",
+		    "<script>alert&lt;script&gt;alert" },
 		/* translation: NULL callback keeps the msgid */
 		{ "{{%params}}{{t \"Hello\"}}, {{t   \"Bye <now>\"}}", "",
 		    "Hello, Bye &lt;now&gt;" },
