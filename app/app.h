@@ -25,6 +25,24 @@ extern const size_t app_nroutes;
 void app_dispatch(struct ctx *c, struct FCGX_Request *r);
 
 /*
+ * app_method_writes - true unless the request's method only reads (GET,
+ * HEAD, OPTIONS, PROPFIND): the methods ROUTE_TX_WRITES runs in a
+ * transaction.
+ */
+bool app_method_writes(const struct ctx *c);
+
+/*
+ * app_tx_run - run fn(c, ud) inside BEGIN/COMMIT as the dispatcher runs a
+ * ROUTE_TX handler: ROLLBACK when fn fails or leaves an error recorded on
+ * c, so nothing of a failed request stays.  For a handler that must first
+ * write something that outlives a failure (public WebDAV records a wrong
+ * link password for throttling and the audit trail before its write
+ * transaction begins).  Returns fn's error, the recorded one, or the
+ * database error of BEGIN/COMMIT.
+ */
+int app_tx_run(struct ctx *c, int (*fn)(struct ctx *, void *), void *ud);
+
+/*
  * app_web_error - render error e as an HTML page (h_web.c): 401 on a page
  * redirects to the login form, everything else gets an error page.
  */

@@ -136,6 +136,37 @@ csrf_ok(struct ctx *c)
 	return token_matches(c);
 }
 
+bool
+app_method_writes(const struct ctx *c)
+{
+	return !(c->req->method & (HTTP_GET | HTTP_HEAD | HTTP_OPTIONS |
+	    HTTP_PROPFIND));
+}
+
+int
+app_tx_run(struct ctx *c, int (*fn)(struct ctx *, void *), void *ud)
+{
+	int	 e;
+
+	if ((e = db_tx_begin(c)) != ERR_OK)
+		return e;
+	e = fn(c, ud);
+	if (e == ERR_OK && c->err != ERR_OK)
+		e = c->err;	/* a handler must not swallow a recorded error */
+	if (e == ERR_OK)
+		e = db_tx_commit(c);
+	else
+		db_tx_rollback(c);
+	return e;
+}
+
+static int
+run_handler(struct ctx *c, void *unused)
+{
+	(void)unused;
+	return c->route->handler(c);
+}
+
 /*
  * Identify the caller and apply the route's auth rule.  OCS routes take
  * Basic credentials (password or app password) or a session; web pages
@@ -279,19 +310,12 @@ run(struct ctx *c)
 	    !(c->req->method & (HTTP_GET | HTTP_HEAD)) && !token_matches(c))
 		return err_set(c, ERR_PRECONDITION, "CSRF check failed", NULL);
 	tx = (rt->flags & ROUTE_TX) || ((rt->flags & ROUTE_TX_WRITES) &&
-	    !(c->req->method & (HTTP_GET | HTTP_HEAD | HTTP_OPTIONS |
-	    HTTP_PROPFIND)));
-	if (tx && (e = db_tx_begin(c)) != ERR_OK)
-		return e;
+	    app_method_writes(c));
+	if (tx)
+		return app_tx_run(c, run_handler, NULL);
 	e = rt->handler(c);
 	if (e == ERR_OK && c->err != ERR_OK)
 		e = c->err;	/* a handler must not swallow a recorded error */
-	if (tx) {
-		if (e == ERR_OK)
-			e = db_tx_commit(c);
-		else
-			db_tx_rollback(c);
-	}
 	return e;
 }
 

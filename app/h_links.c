@@ -317,6 +317,12 @@ h_link_download(struct ctx *c)
 	return davapp_serve(c, &t);
 }
 
+static int
+serve(struct ctx *c, void *t)
+{
+	return davapp_serve(c, t);
+}
+
 /*
  * /public.php/dav/files/{token}/{path*} and /public.php/webdav/{path*}:
  * the password comes as Basic auth (any user name; the token itself for
@@ -394,5 +400,12 @@ h_public_dav(struct ctx *c)
 	link_target(c, &s, buf_cstr(&base), http_param(c, "path"), &t);
 	(void)http_res_header(c, "Content-Security-Policy", "default-src "
 	    "'none';");
-	return davapp_serve(c, &t);
+	/*
+	 * A write runs in a transaction that begins only now: a wrong
+	 * password above is recorded (throttle, audit) although the request
+	 * fails.  In the dispatcher's transaction the 401 rolled the record
+	 * back, and guessing a link's password by PUT was never throttled.
+	 */
+	return app_method_writes(c) ? app_tx_run(c, serve, &t) :
+	    davapp_serve(c, &t);
 }

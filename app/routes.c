@@ -141,11 +141,11 @@ const struct route app_routes[] = {
 	    h_link_auth_submit, AUTH_PUBLIC, FORM_MAX, ROUTE_NO_CSRF, 0 },
 	{ GET_HEAD, ROUTE_WEB, "/s/{token}/download", h_link_download,
 	    AUTH_PUBLIC, 0, 0, 0 },
+	/* writes run in a transaction the handler opens after the password */
 	{ DAV_METHODS, ROUTE_DAV, "/public.php/dav/files/{token}/{path*}",
-	    h_public_dav, AUTH_PUBLIC, INT64_MAX, ROUTE_TX_WRITES |
-	    ROUTE_LINK_AUTH, 0 },
+	    h_public_dav, AUTH_PUBLIC, INT64_MAX, ROUTE_LINK_AUTH, 0 },
 	{ DAV_METHODS, ROUTE_DAV, "/public.php/webdav/{path*}", h_public_dav,
-	    AUTH_PUBLIC, INT64_MAX, ROUTE_TX_WRITES | ROUTE_LINK_AUTH, 0 },
+	    AUTH_PUBLIC, INT64_MAX, ROUTE_LINK_AUTH, 0 },
 
 	/* files_sharing (§3) */
 	{ GET_HEAD, ROUTE_OCS, "/apps/files_sharing/api/v1/shares",

@@ -445,6 +445,27 @@ def test_wrong_link_password_throttled_per_link(stack, staff):
     assert n == "11"
 
 
+def test_wrong_link_password_throttled_on_writes_too(stack, staff):
+    """Public WebDAV writes ran in the request's transaction, so the 401 of
+    a wrong password rolled back its throttle record and audit row:
+    guessing a link's password by PUT, MKCOL or DELETE was never
+    throttled.  The password is now checked before the write begins."""
+    l = link(staff)
+    url = stack.url + "/public.php/dav/files/%s/" % l["token"]
+    for i in range(11):
+        method = ("PUT", "MKCOL", "DELETE", "MOVE")[i % 4]
+        r = requests.request(method, url + "x%d" % i,
+                             auth=("a", "wrong-%d" % i), data=b"guess",
+                             headers={"X-Forwarded-For": fresh_ip()})
+        assert r.status_code == 401, (method, r.status_code)
+    r = requests.get(url, auth=("a", "Link-password-1"),
+                     headers={"X-Forwarded-For": fresh_ip()})
+    assert r.status_code == 429
+    n = stack.psql("SELECT count(*) FROM audit_events WHERE action = "
+                   "'auth.link.failed' AND object_id = '%s'" % l["id"])
+    assert n == "11"
+
+
 def test_download_limit_race(stack, staff):
     l = link(staff, download_limit="1")
 
