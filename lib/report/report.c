@@ -1073,6 +1073,18 @@ report_purge(struct ctx *c, int64_t *n)
 		    "to_timestamp($2) WHERE id = $1", "ii", rid,
 		    settings_now(c))) != ERR_OK)
 			return e;
+	}
+	/*
+	 * The audit rows last: the audit trail's lock is held to COMMIT, and
+	 * a purge that audited each report as it went held it while it
+	 * locked the next reports' rows - a download (version row, then
+	 * audit) deadlocked against it.
+	 */
+	for (int i = 0; i < db_rows_n(r); i++) {
+		int64_t		 rid, patient;
+
+		(void)db_get_int64(r, i, 0, 1, INT64_MAX, &rid);
+		(void)db_get_int64(r, i, 1, 1, INT64_MAX, &patient);
 		if ((e = audit_object(c, "report.purge", "report", rid, patient,
 		    json_pack("{s:I}", "retention_days", (json_int_t)days))) !=
 		    ERR_OK)

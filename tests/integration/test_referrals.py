@@ -725,3 +725,43 @@ def test_purge_leaves_tombstone(stack, staff, clinic, accounts):
     # running it again changes nothing
     out = accounts.admin("purge")
     assert out.stdout.startswith("0 reports")
+
+
+def test_purge_while_reports_are_read(stack, staff, clinic, accounts):
+    """The purge runs as one transaction over every report past retention;
+    it audited each report as it went and so held the audit trail's lock
+    while it went on to the next reports' rows.  A download reads its
+    version row (FOR SHARE) and then audits: the two deadlocked.  The
+    purge now writes its audit rows after the last report."""
+    import threading
+    gid, _ = clinic
+    rids = [ingest(staff, Patient(), gid)[0].json()["ocs"]["data"]["id"]
+            for _ in range(6)]
+    for rid in rids:
+        staff.ok("GET", "/reports/%s" % rid)
+    res, done = [], threading.Event()
+
+    def reads():
+        while not done.is_set():
+            for rid in rids:
+                res.append(staff.api("GET", "/reports/%s/versions/0/download"
+                                     % rid).status_code)
+    try:
+        accounts.set_clock(91 * 86400)
+        ts = [threading.Thread(target=reads) for _ in range(2)]
+        for t in ts:
+            t.start()
+        out = accounts.admin("purge", ok=False)
+        done.set()
+        for t in ts:
+            t.join()
+    finally:
+        done.set()
+        accounts.set_clock(0)
+    assert out.returncode == 0, out.stderr
+    assert set(res) <= {200, 404}, res
+    assert stack.psql("SELECT count(*) FROM reports WHERE id IN (%s) AND "
+                      "purged_at IS NULL" % ",".join(map(str, rids))) == "0"
+    assert stack.psql("SELECT count(*) FROM audit_events WHERE action = "
+                      "'report.purge' AND object_id IN (%s)" % ",".join(
+                          "'%s'" % r for r in rids)) == "6"
