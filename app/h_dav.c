@@ -910,6 +910,21 @@ proppatch(struct ctx *c, const struct davapp_target *t)
 		    INT64_MAX, &v) != 0 && dav_parse_http_date(ops[i].text) < 0)
 			bad = true;
 	}
+	/*
+	 * The tree before any row, as every tree writer (lib/files); then
+	 * the node again: a DELETE may have committed while we waited.
+	 */
+	if (!bad && n > 0) {
+		struct file_node now;
+
+		if ((e = files_lock_trees(c, arena_printf(c->arena, "{%lld}",
+		    (long long)node.id))) != ERR_OK)
+			return e;
+		if ((e = files_get(c, node.id, &now)) == ERR_NOTFOUND)
+			return davapp_fail(c, 404, "File not found");
+		if (e != ERR_OK)
+			return e;
+	}
 	/* All or nothing (RFC 4918 §9.2): failures 403, the rest 424. */
 	for (size_t i = 0; i < n && !bad; i++) {
 		const struct dav_prop	*o = &ops[i];
@@ -1125,7 +1140,7 @@ davapp_store(struct ctx *c, const struct davapp_target *t,
 	const char	*name, *mt = http_header(c, "X-OC-MTime"), *ck;
 	const char	*im = http_header(c, "If-Match");
 	const char	*inm = http_header(c, "If-None-Match");
-	int64_t		 mtime = 0, quota, used, oldsize = 0;
+	int64_t		 mtime = 0;
 	bool		 created, exists, bad;
 	int		 e;
 
@@ -1142,8 +1157,6 @@ davapp_store(struct ctx *c, const struct davapp_target *t,
 	if (exists ? !have(&old, PERM_UPDATE) : !have(&parent, PERM_CREATE))
 		return davapp_fail(c, 403, "You do not have permission to "
 		    "change this");
-	if (exists)
-		oldsize = old.size;
 	if (im != NULL && (!exists || !dav_etag_listed(c->arena, im,
 	    old.etag)))
 		return davapp_fail(c, 412, "An If-Match header was specified, "
@@ -1152,10 +1165,7 @@ davapp_store(struct ctx *c, const struct davapp_target *t,
 	    dav_etag_listed(c->arena, inm, old.etag))
 		return davapp_fail(c, 412, "An If-None-Match header was "
 		    "specified, but the ETag matched (or * was specified)");
-	if ((e = files_quota(c, parent.owner_id, &quota, &used)) != ERR_OK)
-		return e;
-	if (quota >= 0 && used - oldsize + blob->size > quota)
-		return davapp_fail(c, 507, "Insufficient space");
+	/* the quota: files_put, under the tree's lock (ERR_NO_SPACE, 507) */
 	ck = checksum_value(c, blob, &bad);
 	if (bad)
 		return davapp_fail(c, 400, "The computed checksum does not "
@@ -1207,7 +1217,7 @@ put(struct ctx *c, const struct davapp_target *t)
 		(void)parse_i64(sv_from(len), 0, INT64_MAX, &want);
 	if ((e = files_quota(c, parent.owner_id, &quota, &used)) != ERR_OK)
 		return e;
-	if (quota >= 0 && want > quota - used)
+	if (quota >= 0 && want > 0 && want > quota - used)
 		return davapp_fail(c, 507, "Insufficient space");
 	if ((e = davapp_body_to_blob(c, &info)) != ERR_OK)
 		return e;

@@ -233,6 +233,23 @@ files_lock_owner_tree(struct ctx *c, int64_t owner)
 }
 
 /*
+ * lock_trees, then node id as it is now: size, place and owner may have
+ * changed, or the node gone (ERR_NOTFOUND), while the caller waited - a
+ * write with the node as resolved before the lock counted sizes twice or
+ * hit a deleted row.  A node already gone takes no lock at all, so this
+ * check must come before any write.
+ */
+static int
+lock_fresh(struct ctx *c, int64_t id, int64_t other, struct file_node *now)
+{
+	int	 e;
+
+	if ((e = lock_trees(c, id, other)) != ERR_OK)
+		return e;
+	return files_get(c, id, now);
+}
+
+/*
  * Nextcloud's propagator: dir and every ancestor get a new etag, their
  * size changes by delta, their mtime moves to now.  The caller holds the
  * tree's lock (lock_trees).
@@ -245,6 +262,25 @@ propagate(struct ctx *c, int64_t dir_id, int64_t delta)
 	    "f.parent_id IS NOT NULL) UPDATE files SET size = size + $2, etag = "
 	    NEW_ETAG ", mtime = greatest(mtime, $3) WHERE id IN (SELECT id FROM "
 	    "up)", "iii", dir_id, delta, settings_now(c));
+}
+
+/*
+ * ERR_NO_SPACE when bytes more would take owner's files over the quota
+ * (Sabre's InsufficientStorage, 507).  Under the tree's lock, after a
+ * replaced target's bytes were given back.  Nothing added (a shallow folder
+ * copy, an empty file) always fits, also over a lowered quota, as MKCOL.
+ */
+static int
+room_for(struct ctx *c, int64_t owner, int64_t bytes)
+{
+	int64_t	 quota, used;
+	int	 e;
+
+	if ((e = files_quota(c, owner, &quota, &used)) != ERR_OK)
+		return e;
+	if (quota >= 0 && bytes > 0 && bytes > quota - used)
+		return err_set(c, ERR_NO_SPACE, "Insufficient space", NULL);
+	return ERR_OK;
 }
 
 static int
@@ -268,6 +304,7 @@ int
 files_mkdir(struct ctx *c, const struct file_node *parent, const char *name,
     int64_t mtime, struct file_node *out)
 {
+	struct file_node p;
 	struct db_rows	*r;
 	const char	*nm;
 	int64_t		 id;
@@ -275,12 +312,12 @@ files_mkdir(struct ctx *c, const struct file_node *parent, const char *name,
 
 	if ((e = files_normalize_name(c, name, &nm)) != ERR_OK)
 		return e;
-	if ((e = lock_trees(c, parent->id, parent->id)) != ERR_OK)
+	if ((e = lock_fresh(c, parent->id, parent->id, &p)) != ERR_OK)
 		return e;
 	e = db_query(c, &r, "INSERT INTO files (owner_id, parent_id, name, "
 	    "is_dir, mimetype, size, mtime, etag) VALUES ($1, $2, $3, true, $4, "
-	    "0, $5, " NEW_ETAG ") RETURNING id", "iissi", parent->owner_id,
-	    parent->id, nm, FILES_DIR_MIME, mtime ? mtime : settings_now(c));
+	    "0, $5, " NEW_ETAG ") RETURNING id", "iissi", p.owner_id, p.id, nm,
+	    FILES_DIR_MIME, mtime ? mtime : settings_now(c));
 	if (e == ERR_CONFLICT) {
 		err_clear(c);
 		return err_set(c, ERR_CONFLICT, "The resource you tried to "
@@ -295,11 +332,12 @@ files_mkdir(struct ctx *c, const struct file_node *parent, const char *name,
 }
 
 int
-files_put(struct ctx *c, const struct file_node *parent, const char *name,
+files_put(struct ctx *c, const struct file_node *folder, const char *name,
     const struct blob_info *blob, const char *mimetype, int64_t mtime,
     const char *checksum, struct file_node *out, bool *created)
 {
-	struct file_node old;
+	struct file_node old, dir;
+	const struct file_node *parent = &dir;
 	struct db_rows	*r;
 	const char	*nm;
 	bool		 found;
@@ -310,13 +348,16 @@ files_put(struct ctx *c, const struct file_node *parent, const char *name,
 		return e;
 	if (mtime == 0)
 		mtime = settings_now(c);
-	if ((e = lock_trees(c, parent->id, parent->id)) != ERR_OK)
+	if ((e = lock_fresh(c, folder->id, folder->id, &dir)) != ERR_OK)
 		return e;
 	if ((e = child(c, parent->id, nm, &old, &found)) != ERR_OK)
 		return e;
 	if (found && old.is_dir)
 		return err_set(c, ERR_CONFLICT, "A folder with this name exists",
 		    NULL);
+	if ((e = room_for(c, parent->owner_id, blob->size - (found ? old.size :
+	    0))) != ERR_OK)
+		return e;
 	if (found) {
 		e = db_exec(c, "UPDATE files SET blob_id = $2, size = $3, mtime = "
 		    "$4, etag = " NEW_ETAG ", checksum = $5, mimetype = $6 WHERE "
@@ -346,15 +387,17 @@ files_put(struct ctx *c, const struct file_node *parent, const char *name,
 }
 
 int
-files_delete(struct ctx *c, const struct file_node *node)
+files_delete(struct ctx *c, const struct file_node *target)
 {
+	struct file_node now;
+	const struct file_node *node = &now;
 	struct db_rows	*r;
 	int		 e;
 
-	if (node->parent_id == 0)
+	if (target->parent_id == 0)
 		return err_set(c, ERR_FORBIDDEN, "The root folder cannot be "
 		    "deleted", NULL);
-	if ((e = lock_trees(c, node->id, node->id)) != ERR_OK)
+	if ((e = lock_fresh(c, target->id, target->id, &now)) != ERR_OK)
 		return e;
 	/* Shares of anything below end with the files (rows stay). */
 	e = db_exec(c, "WITH RECURSIVE t(id) AS (SELECT $1::bigint UNION ALL "
@@ -391,68 +434,60 @@ inside(struct ctx *c, int64_t dir, int64_t node, bool *yes)
 	return e;
 }
 
-/*
- * ERR_NO_SPACE when bytes more would take owner's files over the quota
- * (Sabre's InsufficientStorage, 507).  After clear_target, so a replaced
- * target's bytes are already given back.
- */
-static int
-room_for(struct ctx *c, int64_t owner, int64_t bytes)
-{
-	int64_t	 quota, used;
-	int	 e;
-
-	if ((e = files_quota(c, owner, &quota, &used)) != ERR_OK)
-		return e;
-	if (quota >= 0 && bytes > quota - used)
-		return err_set(c, ERR_NO_SPACE, "Insufficient space", NULL);
-	return ERR_OK;
-}
-
 /* Make room for a move or copy target; *replaced when something went. */
 static int
 clear_target(struct ctx *c, const struct file_node *new_parent,
-    const char *nm, bool overwrite, int64_t self, bool *replaced)
+    const char *nm, bool overwrite, int64_t src, bool move, bool *replaced)
 {
 	struct file_node t;
-	bool		 found;
+	bool		 found, contains;
 	int		 e;
 
 	*replaced = false;
 	if ((e = child(c, new_parent->id, nm, &t, &found)) != ERR_OK)
 		return e;
-	if (!found || t.id == self)
+	if (!found || (move && t.id == src))
 		return ERR_OK;
 	if (!overwrite)
 		return err_set(c, ERR_PRECONDITION, "The destination node "
 		    "already exists, and the overwrite header is set to false",
 		    NULL);
+	/* replacing /T by its own /T/x would delete the source first */
+	if ((e = inside(c, src, t.id, &contains)) != ERR_OK)
+		return e;
+	if (contains)
+		return err_set(c, ERR_CONFLICT, "The destination contains the "
+		    "source", NULL);
 	*replaced = true;
 	return files_delete(c, &t);
 }
 
 int
-files_move(struct ctx *c, const struct file_node *node,
-    const struct file_node *new_parent, const char *new_name, bool overwrite,
+files_move(struct ctx *c, const struct file_node *src,
+    const struct file_node *dest, const char *new_name, bool overwrite,
     struct file_node *out, bool *replaced)
 {
+	struct file_node now, dir;
+	const struct file_node *node = &now, *new_parent = &dir;
 	const char	*nm;
 	bool		 loop;
 	int		 e;
 
-	if (node->parent_id == 0)
+	if (src->parent_id == 0)
 		return err_set(c, ERR_FORBIDDEN, "The root folder cannot be "
 		    "moved", NULL);
 	if ((e = files_normalize_name(c, new_name, &nm)) != ERR_OK)
 		return e;
-	if ((e = lock_trees(c, node->id, new_parent->id)) != ERR_OK)
+	/* size, place and owner as they are under the locks */
+	if ((e = lock_fresh(c, src->id, dest->id, &now)) != ERR_OK ||
+	    (e = files_get(c, dest->id, &dir)) != ERR_OK)
 		return e;
 	if ((e = inside(c, new_parent->id, node->id, &loop)) != ERR_OK)
 		return e;
 	if (loop)
 		return err_set(c, ERR_CONFLICT, "Cannot move a folder into "
 		    "itself", NULL);
-	if ((e = clear_target(c, new_parent, nm, overwrite, node->id,
+	if ((e = clear_target(c, new_parent, nm, overwrite, node->id, true,
 	    replaced)) != ERR_OK)
 		return e;
 	if (new_parent->owner_id != node->owner_id &&
@@ -503,10 +538,12 @@ copy_row(struct ctx *c, int64_t src, int64_t parent, int64_t owner,
 }
 
 int
-files_copy(struct ctx *c, const struct file_node *node,
-    const struct file_node *new_parent, const char *new_name, bool overwrite,
+files_copy(struct ctx *c, const struct file_node *src,
+    const struct file_node *dest, const char *new_name, bool overwrite,
     bool deep, struct file_node *out, bool *replaced)
 {
+	struct file_node now, dir;
+	const struct file_node *node = &now, *new_parent = &dir;
 	const char	*nm;
 	struct file_node *kids = NULL;
 	int64_t		*from, *to, id, total;
@@ -516,15 +553,17 @@ files_copy(struct ctx *c, const struct file_node *node,
 
 	if ((e = files_normalize_name(c, new_name, &nm)) != ERR_OK)
 		return e;
-	if ((e = lock_trees(c, new_parent->id, new_parent->id)) != ERR_OK)
+	/* the source's tree too: its size is read once and must stay */
+	if ((e = lock_fresh(c, src->id, dest->id, &now)) != ERR_OK ||
+	    (e = files_get(c, dest->id, &dir)) != ERR_OK)
 		return e;
 	if ((e = inside(c, new_parent->id, node->id, &loop)) != ERR_OK)
 		return e;
 	if (loop)
 		return err_set(c, ERR_CONFLICT, "Cannot copy a folder into "
 		    "itself", NULL);
-	if ((e = clear_target(c, new_parent, nm, overwrite, 0, replaced)) !=
-	    ERR_OK)
+	if ((e = clear_target(c, new_parent, nm, overwrite, node->id, false,
+	    replaced)) != ERR_OK)
 		return e;
 	if ((e = room_for(c, new_parent->owner_id, node->is_dir && !deep ? 0 :
 	    node->size)) != ERR_OK)
@@ -564,11 +603,13 @@ files_copy(struct ctx *c, const struct file_node *node,
 }
 
 int
-files_touch(struct ctx *c, const struct file_node *node, int64_t mtime)
+files_touch(struct ctx *c, const struct file_node *target, int64_t mtime)
 {
+	struct file_node now;
+	const struct file_node *node = &now;
 	int	 e;
 
-	if ((e = lock_trees(c, node->id, node->id)) != ERR_OK)
+	if ((e = lock_fresh(c, target->id, target->id, &now)) != ERR_OK)
 		return e;
 	if ((e = db_exec(c, "UPDATE files SET mtime = $2, etag = " NEW_ETAG
 	    " WHERE id = $1", "ii", node->id, mtime)) != ERR_OK)

@@ -98,6 +98,8 @@ int files_mkdir(struct ctx *c, const struct file_node *parent, const char *name,
  * files_put - store blob as parent/name: a new file (*created = true) or
  * new content for the existing one (ERR_CONFLICT if that is a folder).
  * mtime 0 = now; checksum may be NULL.  The old blob goes when unused.
+ * ERR_NO_SPACE when the new size does not fit the owner's quota (checked
+ * under the tree's lock, so parallel uploads cannot overrun it).
  */
 int files_put(struct ctx *c, const struct file_node *parent, const char *name,
     const struct blob_info *blob, const char *mimetype, int64_t mtime,
@@ -109,7 +111,9 @@ int files_delete(struct ctx *c, const struct file_node *node);
 /*
  * files_move - move/rename node to new_parent/new_name.  An existing
  * target is replaced when overwrite (ERR_PRECONDITION otherwise).
- * ERR_CONFLICT when new_parent is node or inside it.  Into another owner's
+ * ERR_CONFLICT when new_parent is node or inside it, or when the target
+ * to replace contains node.  node is read again under the trees' locks
+ * (ERR_NOTFOUND when it went meanwhile).  Into another owner's
  * tree (out of a share) everything moved becomes that owner's and counts
  * against their quota: ERR_NO_SPACE when it does not fit.  On an error the
  * caller rolls back (a replaced target is deleted first).

@@ -177,7 +177,7 @@ keys_root_ensure(struct ctx *c, bool *created)
 		return ERR_OK;
 	/* values keyed by the master key before the root secret existed
 	   (files: the clients know their oc:id, whose instance suffix is
-	   keyed) */
+	   keyed; not the roots, which every account has - migrations/0011) */
 	if ((e = db_query(c, &r, "SELECT EXISTS (SELECT 1 FROM app_passwords) "
 	    "OR EXISTS (SELECT 1 FROM shares WHERE token_hmac IS NOT NULL) OR "
 	    "EXISTS (SELECT 1 FROM invitations) OR EXISTS (SELECT 1 FROM "
@@ -185,7 +185,7 @@ keys_root_ensure(struct ctx *c, bool *created)
 	    "totp_secret IS NOT NULL) OR EXISTS (SELECT 1 FROM gdpr_requests "
 	    "WHERE signature IS NOT NULL) OR EXISTS (SELECT 1 FROM login_flows "
 	    "WHERE app_password_sealed IS NOT NULL) OR EXISTS (SELECT 1 FROM "
-	    "files)", "")) != ERR_OK)
+	    "files WHERE parent_id IS NOT NULL)", "")) != ERR_OK)
 		return e;
 	keyed = db_get_bool(r, 0, 0);
 	if (keyed)

@@ -295,6 +295,9 @@ consent_withdraw(struct ctx *c, int64_t id, const char *channel,
 		    "portal or link", NULL);
 	if (note != NULL && strlen(note) > 2000)
 		return err_set(c, ERR_INVAL, "note too long", NULL);
+	/* before the consent row, as erasure (which ends the same shares) */
+	if ((e = report_lock_practice_tree(c)) != ERR_OK)
+		return e;
 	/* the patient must be visible to the caller (VISIBLE): a restricted
 	   patient's consent answers like a missing one except to managers */
 	if ((e = db_query(c, &r, "UPDATE consents k SET withdrawn_at = "

@@ -217,10 +217,11 @@ int report_practice_id(struct ctx *c, int64_t *id);
 /*
  * report_lock_practice_tree - take the write lock of the practice
  * account's file tree (files_lock_owner_tree), held to COMMIT.  Every
- * report-domain write that changes report or consent files calls it before
- * it locks a patient, report or consent row or writes the audit trail
- * (ingest, new version, consent scan, purge, erasure): one order - tree,
- * rows, audit - so none of them deadlocks against another.  ERR_OK, or
+ * report-domain write that changes report or consent files, or rows an
+ * erasure changes too, calls it before it locks a patient, report, share
+ * or consent row or writes the audit trail (ingest, new version, consent
+ * scan, consent withdrawal, purge, erasure): one order - tree, rows,
+ * audit - so none of them deadlocks against another.  ERR_OK, or
  * the database error / ERR_INTERNAL without a practice account.
  */
 int report_lock_practice_tree(struct ctx *c)

@@ -399,6 +399,135 @@ def test_copy_counts_against_quota(stack, accounts):
          '</d:prop></d:propfind>')
     f = ET.fromstring(d.propfind("", "0", q).content).find("d:response", NS)
     assert prop(f, "d:quota-used-bytes").text == "30"
+    # replacing a folder by something inside it would delete the source
+    for m in ("COPY", "MOVE"):
+        r = d.req(m, "F/a.bin", headers={"Destination": dest + "F",
+                                         "Overwrite": "T"})
+        assert (m, r.status_code) == (m, 409)
+        assert d.req("GET", "F/a.bin").content == b"y" * 10
+    # over a lowered quota, what adds nothing still works (as MKCOL)
+    stack.psql("UPDATE users SET quota_bytes = 20 WHERE uid = '%s'" % uid)
+    assert d.req("MKCOL", "E").status_code == 201
+    assert d.req("COPY", "E", headers={"Destination": dest + "E2"}) \
+        .status_code == 201
+    assert d.req("PUT", "empty.txt", data=b"").status_code == 201
+    assert d.req("PUT", "one.txt", data=b"1").status_code == 507
+
+
+def test_parallel_puts_cannot_overrun_the_quota(stack, accounts):
+    """The quota was checked before the upload and not again under the
+    tree's lock: parallel PUTs each saw room for themselves and together
+    went over it.  Now exactly as many fit as there is room for."""
+    uid, pw, ap = accounts.user("pquota", roles=["referrer"])
+    stack.psql("UPDATE users SET quota_bytes = 100 WHERE uid = '%s'" % uid)
+    d = Dav(stack, uid, ap)
+
+    def put(i):
+        s = requests.Session()
+        s.auth = d.s.auth
+        return s.put(d.url("p%d.bin" % i), data=b"p" * 30).status_code
+    with concurrent.futures.ThreadPoolExecutor(8) as ex:
+        codes = sorted(ex.map(put, range(8)))
+    assert codes == [201] * 3 + [507] * 5
+    assert stack.psql("SELECT f.size FROM files f JOIN users u ON u.id = "
+                      "f.owner_id WHERE u.uid = '%s' AND f.parent_id IS "
+                      "NULL" % uid) == "90"
+
+
+def folder_sizes_add_up(stack, uid):
+    """Folders of uid whose size is not the sum of their children."""
+    return stack.psql(
+        "SELECT string_agg(p.id || ':' || p.name, ',') FROM files p JOIN "
+        "users u ON u.id = p.owner_id WHERE u.uid = '%s' AND p.is_dir AND "
+        "p.size <> (SELECT coalesce(sum(k.size), 0) FROM files k WHERE "
+        "k.parent_id = p.id)" % uid)
+
+
+def test_copies_and_moves_while_the_source_changes(dav, stack):
+    """COPY and MOVE used the source's size as resolved before the trees'
+    locks: an upload into the source folder committing in between left the
+    copy's and the root's sizes wrong for good.  They now read the source
+    again under the locks of both trees."""
+    assert dav.req("MKCOL", "S").status_code == 201
+    dest = dav.base + "/"
+
+    def puts(t):
+        s = requests.Session()
+        s.auth = dav.s.auth
+        return [s.put(dav.url("S/t%d-%d.bin" % (t, i)),
+                      data=b"s" * (i + 1)).status_code for i in range(15)]
+
+    def copies(t):
+        s = requests.Session()
+        s.auth = dav.s.auth
+        out = []
+        for i in range(8):
+            out.append(s.request("COPY", dav.url("S"), headers={
+                "Destination": dest + "C%d-%d" % (t, i)}).status_code)
+            out.append(s.request("MOVE", dav.url("C%d-%d" % (t, i)),
+                                 headers={"Destination": dest + "M%d-%d" %
+                                          (t, i)}).status_code)
+        return out
+    with concurrent.futures.ThreadPoolExecutor(4) as ex:
+        p = [ex.submit(puts, t) for t in range(2)]
+        c = [ex.submit(copies, t) for t in range(2)]
+        assert sorted({x for f in p for x in f.result()}) == [201]
+        assert sorted({x for f in c for x in f.result()}) == [201]
+    assert folder_sizes_add_up(stack, dav.uid) == ""
+
+
+def test_proppatch_while_the_file_comes_and_goes(dav, stack):
+    """PROPPATCH stored a dead property (a row that references the file)
+    before it took the tree's lock for lastmodified; a DELETE holding the
+    tree's lock and waiting for that row deadlocked against it.  PROPPATCH
+    now takes the tree's lock first."""
+    body = ('<?xml version="1.0"?><d:propertyupdate xmlns:d="DAV:" '
+            'xmlns:x="urn:x"><d:set><d:prop><x:tag>t</x:tag>'
+            '<d:lastmodified>Tue, 01 Dec 2026 10:00:00 GMT</d:lastmodified>'
+            '</d:prop></d:set></d:propertyupdate>')
+
+    def churn(_):
+        s = requests.Session()
+        s.auth = dav.s.auth
+        out = []
+        for i in range(25):
+            out.append(s.put(dav.url("x.txt"), data=b"x").status_code)
+            out.append(s.delete(dav.url("x.txt")).status_code)
+        return out
+
+    def patch(_):
+        s = requests.Session()
+        s.auth = dav.s.auth
+        out = []
+        for _ in range(50):
+            r = s.request("PROPPATCH", dav.url("x.txt"), data=body)
+            out.append(r.status_code)
+        return out
+    with concurrent.futures.ThreadPoolExecutor(4) as ex:
+        fs = [ex.submit(churn, 0), ex.submit(churn, 1),
+              ex.submit(patch, 0), ex.submit(patch, 1)]
+        codes = {x for f in fs for x in f.result()}
+    assert codes <= {201, 204, 207, 404}, (codes, [
+        line for line in stack.worker_logs().splitlines()
+        if '"level":"error"' in line][-3:])
+
+
+def test_first_requests_of_a_new_account(stack, accounts):
+    """A sync client's first parallel requests of a new account: the
+    file tree's root was created on first use inside a request, and the
+    requests racing for it deadlocked (a 500 from PostgreSQL's detector).
+    The root now comes with the account (migrations/0011)."""
+    for _ in range(3):
+        uid, pw, ap = accounts.user("fresh", roles=["referrer"])
+        d = Dav(stack, uid, ap)
+
+        def put(i):
+            s = requests.Session()
+            s.auth = d.s.auth
+            return s.put(d.url("f%d.txt" % i), data=b"f" * i).status_code
+        with concurrent.futures.ThreadPoolExecutor(6) as ex:
+            assert sorted(ex.map(put, range(6))) == [201] * 6
+        assert folder_sizes_add_up(stack, uid) == ""
 
 
 def test_chunked_upload_v1(dav, stack):
