@@ -995,6 +995,38 @@ proppatch(struct ctx *c, const struct davapp_target *t)
 
 /* ---------------------------------------------------------------- GET/HEAD */
 
+/*
+ * What a download writes, all or nothing: a link's download count, the
+ * read receipt and report.read of a shared report, the download's audit
+ * row.  Written one by one, a failure in between left a used-up download
+ * or a receipt without its audit row (and report.read is written once).
+ */
+static int
+download_record(struct ctx *c, const struct davapp_target *t,
+    const struct file_node *n, int64_t from, int64_t to)
+{
+	int	 e;
+
+	if (t->link_root != NULL && t->link_count_downloads) {
+		struct share	 s;
+
+		memset(&s, 0, sizeof(s));
+		s.id = t->link_share_id;
+		/* one reservation per download: racing downloads cannot both
+		   take the last one */
+		if (share_download_take(c, &s) != ERR_OK) {
+			err_clear(c);
+			return davapp_fail(c, 404, "File not found");
+		}
+	}
+	if (n->view_shared && (e = report_on_read(c, n->id, "download")) !=
+	    ERR_OK)
+		return e;
+	return audit_file_as(c, t, t->link_root ? "link.download" :
+	    "file.download", n, json_pack("{s:b,s:I,s:I}", "via_share",
+	    n->view_shared, "from", (json_int_t)from, "to", (json_int_t)to));
+}
+
 
 static int
 get(struct ctx *c, const struct davapp_target *t, bool head)
@@ -1051,26 +1083,21 @@ get(struct ctx *c, const struct davapp_target *t, bool head)
 	}
 	(void)http_res_header(c, "Content-Length", arena_printf(c->arena,
 	    "%lld", (long long)len));
-	if (!head && t->link_root != NULL && t->link_count_downloads) {
-		struct share	 s;
+	if (!head) {
+		bool	 own = !db_in_tx(c);
 
-		memset(&s, 0, sizeof(s));
-		s.id = t->link_share_id;
-		/* one reservation per download: racing downloads cannot both
-		   take the last one */
-		if (share_download_take(c, &s) != ERR_OK) {
-			err_clear(c);
-			return davapp_fail(c, 404, "File not found");
+		if (own && (e = db_tx_begin(c)) != ERR_OK)
+			return e;
+		e = download_record(c, t, &n, from, to);
+		if (own) {
+			if (e == ERR_OK)
+				e = db_tx_commit(c);
+			else
+				db_tx_rollback(c);
 		}
+		if (e != ERR_OK)
+			return e;
 	}
-	if (!head && n.view_shared && (e = report_on_read(c, n.id,
-	    "download")) != ERR_OK)
-		return e;
-	if (!head && (e = audit_file_as(c, t, t->link_root ? "link.download" :
-	    "file.download", &n, json_pack("{s:b,s:I,s:I}", "via_share",
-	    n.view_shared, "from", (json_int_t)from, "to",
-	    (json_int_t)to))) != ERR_OK)
-		return e;
 	if ((e = http_res_stream_begin(c)) != ERR_OK || head || len == 0)
 		return e;
 	return blob_read(c, n.blob_id, from, len, http_res_sink, NULL);

@@ -103,6 +103,27 @@ class Stack:
                 pids.append(int(f.read().strip()))
         return pids
 
+    def failing_audit(self, action):
+        """Context manager: inserting an audit row with this action fails
+        (a BEFORE INSERT trigger raises) until the block ends - a failure
+        half-way through a request's writes."""
+        import contextlib
+
+        @contextlib.contextmanager
+        def cm():
+            self.psql("CREATE OR REPLACE FUNCTION test_fail_audit() RETURNS "
+                      "trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION "
+                      "'test: audit insert fails'; END $$; CREATE TRIGGER "
+                      "zz_test_fail BEFORE INSERT ON audit_events FOR EACH "
+                      "ROW WHEN (NEW.action = '%s') EXECUTE FUNCTION "
+                      "test_fail_audit()" % action)
+            try:
+                yield
+            finally:
+                self.psql("DROP TRIGGER zz_test_fail ON audit_events; "
+                          "DROP FUNCTION test_fail_audit()")
+        return cm()
+
     def worker_logs(self):
         text = ""
         for i in (1, 2):

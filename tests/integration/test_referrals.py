@@ -685,6 +685,28 @@ def test_report_file_is_pseudonymous(stack, staff, clinic):
     assert path == "r-%06d-v1.pdf" % rid
 
 
+def test_failed_webdav_download_leaves_no_receipt(stack, staff, clinic):
+    """A referrer's WebDAV download writes the read receipt, report.read
+    and file.download; they were three separate commits, so a failure at
+    the last left a receipt of a report nobody received, and report.read
+    (written only with the first receipt) was never written again.  Now
+    all or nothing."""
+    gid, (m1, _) = clinic
+    r, content = ingest(staff, Patient(), gid)
+    rid = r.json()["ocs"]["data"]["id"]
+    name = "r-%06d-v1.pdf" % int(rid)
+    receipts = ("SELECT count(*) FROM read_receipts rr JOIN report_versions "
+                "v ON v.id = rr.report_version_id WHERE v.report_id = %s" %
+                rid)
+    with stack.failing_audit("file.download"):
+        assert m1.dav("GET", name).status_code == 500
+    assert stack.psql(receipts) == "0"
+    assert m1.dav("GET", name).content == content
+    assert stack.psql(receipts) == "1"
+    assert stack.psql("SELECT count(*) FROM audit_events WHERE action = "
+                      "'report.read' AND object_id = '%s'" % rid) == "1"
+
+
 # ------------------------------------------------------------ retention
 
 def test_purge_leaves_tombstone(stack, staff, clinic, accounts):

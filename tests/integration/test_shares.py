@@ -478,6 +478,23 @@ def test_download_limit_race(stack, staff):
                       l["id"]) == "download_limit"
 
 
+def test_failed_download_does_not_use_up_the_link(stack, staff):
+    """A link's download count, and the download's audit row, are one
+    transaction: when the audit row cannot be written the answer is 500,
+    no byte goes out and the download is not counted (before, the count
+    was committed first and the only download of a limit-1 link was
+    gone)."""
+    l = link(staff, download_limit="1")
+    with stack.failing_audit("link.download"):
+        assert public_get(stack, l["token"]).status_code == 500
+    r = public_get(stack, l["token"])
+    assert (r.status_code, r.content) == (200, b"%PDF-1.4 report")
+    assert public_get(stack, l["token"]).status_code == 404
+    assert stack.psql("SELECT count(*) FROM audit_events WHERE action = "
+                      "'link.download' AND actor_type = 'link' AND "
+                      "actor_credential_id = %s" % l["id"]) == "1"
+
+
 def test_membership_checked_at_access_time(stack, staff, clinic, accounts):
     gid, (m1, m2) = clinic
     staff.share(path="/Reports/report.pdf", shareType="1", shareWith=gid)
