@@ -11,6 +11,7 @@
 #include "web.h"
 
 #include <jansson.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "account/account.h"
@@ -324,7 +325,8 @@ h_logout(struct ctx *c)
 }
 
 static int
-security_page(struct ctx *c, const char *new_password, const char *message)
+security_page(struct ctx *c, int status, const char *new_password,
+    const char *message)
 {
 	struct db_rows	*r;
 	json_t		*apps = json_array(), *sessions = json_array(), *d;
@@ -360,14 +362,14 @@ security_page(struct ctx *c, const char *new_password, const char *message)
 		    json_string(new_password));
 	if (message != NULL)
 		json_object_set_new(d, "message", json_string(message));
-	return web_render(c, 200, "security.html", "Security", d);
+	return web_render(c, status, "security.html", "Security", d);
 }
 
 /* GET /settings/security */
 int
 h_security_page(struct ctx *c)
 {
-	return security_page(c, NULL, NULL);
+	return security_page(c, 200, NULL, NULL);
 }
 
 /* POST /settings/apppasswords name= */
@@ -383,7 +385,7 @@ h_apppw_create(struct ctx *c)
 	if ((e = auth_app_password_create(c, c->user->id, name, &plain, &id)) !=
 	    ERR_OK)
 		return e;
-	return security_page(c, plain, NULL);
+	return security_page(c, 200, plain, NULL);
 }
 
 /* POST /settings/apppasswords/{id}/revoke */
@@ -417,34 +419,62 @@ h_logout_everywhere(struct ctx *c)
 	ev.details = json_pack("{s:I}", "sessions_ended", (json_int_t)n);
 	if ((e = audit_write(c, &ev)) != ERR_OK)
 		return e;
-	return security_page(c, NULL, arena_printf(c->arena, "%lld other "
+	return security_page(c, 200, NULL, arena_printf(c->arena, "%lld other "
 	    "session(s) ended.", (long long)n));
 }
 
 /* POST /settings/password current=&new= */
+static int
+password_set(struct ctx *c, void *pw)
+{
+	return account_user_set(c, c->user->id, "password", pw);
+}
+
 int
 h_password_change(struct ctx *c)
 {
 	struct db_rows	*r;
+	int64_t		 delay;
 	bool		 rehash;
 	int		 e;
 
+	/*
+	 * A wrong current password counts like a failed login (throttled per
+	 * address and account, audited), so a borrowed session cannot guess
+	 * the password; the record is written before the change's own
+	 * transaction, which a failure would roll back.
+	 */
+	e = auth_throttle_check(c, "password", c->user->uid, &delay);
+	if (e == ERR_OK)
+		e = auth_throttle_check_account(c, "password", c->user->uid);
+	if (e == ERR_THROTTLED) {
+		err_clear(c);
+		return security_page(c, 429, NULL, "Too many failed attempts. "
+		    "Please try again later.");
+	}
+	if (e != ERR_OK)
+		return e;
 	if ((e = db_query(c, &r, "SELECT password_hash FROM users WHERE id = $1",
 	    "i", c->user->id)) != ERR_OK)
 		return e;
 	if (!auth_password_verify(c, db_get(r, 0, 0), param(c, "current"),
-	    &rehash))
-		return security_page(c, NULL, "The current password is wrong.");
-	e = account_user_set(c, c->user->id, "password", param(c, "new"));
+	    &rehash)) {
+		if ((e = auth_throttle_fail(c, "password", c->user->uid, "user",
+		    c->user->id, "wrong_password")) != ERR_OK)
+			return e;
+		return security_page(c, 200, NULL, "The current password is "
+		    "wrong.");
+	}
+	e = app_tx_run(c, password_set, (void *)(uintptr_t)param(c, "new"));
 	if (e == ERR_INVAL) {
 		const char	*msg = err_public(c, e);
 
 		err_clear(c);
-		return security_page(c, NULL, msg);
+		return security_page(c, 200, NULL, msg);
 	}
 	if (e != ERR_OK)
 		return e;
-	return security_page(c, NULL, "Password changed.");
+	return security_page(c, 200, NULL, "Password changed.");
 }
 
 /* ------------------------------------------------------------ invitations */

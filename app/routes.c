@@ -73,8 +73,9 @@ const struct route app_routes[] = {
 	    h_apppw_revoke, AUTH_USER, FORM_MAX, ROUTE_TX, 0 },
 	{ HTTP_POST, ROUTE_WEB, "/settings/sessions/logout-everywhere",
 	    h_logout_everywhere, AUTH_USER, FORM_MAX, ROUTE_TX, 0 },
+	/* its own transaction after a wrong password is recorded */
 	{ HTTP_POST, ROUTE_WEB, "/settings/password", h_password_change,
-	    AUTH_USER, FORM_MAX, ROUTE_TX, 0 },
+	    AUTH_USER, FORM_MAX, 0, 0 },
 
 	/* App passwords over OCS (§6.4) */
 	{ GET_HEAD, ROUTE_OCS, "/core/getapppassword", h_ocs_getapppassword,

@@ -937,3 +937,59 @@ def test_audit_chain_linear_under_parallel_writers(stack, accounts):
     with concurrent.futures.ThreadPoolExecutor(8) as ex:
         assert set(ex.map(fail, range(24))) == {401}
     assert accounts.admin("audit", "verify").returncode == 0
+
+
+def test_wrong_current_password_is_throttled_and_audited(stack, accounts):
+    """Changing the password with a wrong current one was neither counted
+    nor audited: whoever held a session could guess the password without
+    limit.  It now counts like a failed login: the 12th try from one
+    address is 429 (even with the right password), every failure is an
+    auth.password.failed row, and the password stays."""
+    uid, pw, ap = accounts.user("pwc", roles=["referrer"])
+    s = accounts.browser()
+    s.headers["Accept-Language"] = "en"
+    assert accounts.web_login(s, uid, pw).status_code == 200
+    tok = hidden(s.get(s.base + "/settings/security").text, "requesttoken")
+    for i in range(11):
+        r = s.post(s.base + "/settings/password", data={
+            "current": "Wrong-%d-password" % i, "new": "New-Pass-word-42!",
+            "requesttoken": tok})
+        assert r.status_code == 200
+        assert "The current password is wrong." in r.text
+    r = s.post(s.base + "/settings/password", data={
+        "current": pw, "new": "New-Pass-word-42!", "requesttoken": tok})
+    assert r.status_code == 429
+    assert "Too many failed attempts. Please try again later." in r.text
+    assert stack.psql("SELECT count(*) FROM audit_events WHERE action = "
+                      "'auth.password.failed' AND object_id = (SELECT "
+                      "id::text FROM users WHERE uid = '%s')" % uid) == "11"
+    assert requests.get(stack.url + "/ocs/v2.php/cloud/user?format=json",
+                        auth=(uid, pw), headers={
+                            "OCS-APIRequest": "true",
+                            "X-Forwarded-For": fresh_ip()}).status_code == 200
+    # the account's count holds from other addresses too (30 minutes)
+    s.headers["X-Forwarded-For"] = fresh_ip()
+    r = s.post(s.base + "/settings/password", data={
+        "current": pw, "new": "New-Pass-word-42!", "requesttoken": tok})
+    assert r.status_code == 429
+
+
+def test_password_change(stack, accounts):
+    uid, pw, ap = accounts.user("pwd", roles=["referrer"])
+    s = accounts.browser()
+    s.headers["Accept-Language"] = "en"
+    assert accounts.web_login(s, uid, pw).status_code == 200
+    tok = hidden(s.get(s.base + "/settings/security").text, "requesttoken")
+    r = s.post(s.base + "/settings/password", data={
+        "current": pw, "new": "short", "requesttoken": tok})
+    assert r.status_code == 200 and "Password changed." not in r.text
+    r = s.post(s.base + "/settings/password", data={
+        "current": pw, "new": "New-Pass-word-42!", "requesttoken": tok})
+    assert (r.status_code, "Password changed." in r.text) == (200, True)
+
+    def basic(p):
+        return requests.get(stack.url + "/ocs/v2.php/cloud/user?format=json",
+                            auth=(uid, p), headers={
+                                "OCS-APIRequest": "true",
+                                "X-Forwarded-For": fresh_ip()}).status_code
+    assert (basic(pw), basic("New-Pass-word-42!")) == (401, 200)
