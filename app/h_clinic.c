@@ -107,14 +107,21 @@ led_clinic(struct ctx *c, struct account_group *g)
 	return may ? ERR_OK : err_set(c, ERR_NOTFOUND, "Clinic not found", NULL);
 }
 
-/* A refused form: the page again with the reason, nothing changed. */
+/*
+ * A refused form: the page again with the reason, nothing changed.  Any
+ * other error ends the handler's transaction too (it stayed open, idle in
+ * an aborted transaction with its locks, until the connection's next
+ * request).
+ */
 static int
 refused(struct ctx *c, int e)
 {
 	const char	*msg;
 
-	if (e != ERR_INVAL && e != ERR_CONFLICT)
+	if (e != ERR_INVAL && e != ERR_CONFLICT) {
+		db_tx_rollback(c);
 		return e;
+	}
 	msg = web_t(c, err_public(c, e));
 	db_tx_rollback(c);
 	err_clear(c);

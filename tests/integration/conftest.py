@@ -103,26 +103,32 @@ class Stack:
                 pids.append(int(f.read().strip()))
         return pids
 
-    def failing_audit(self, action):
-        """Context manager: inserting an audit row with this action fails
-        (a BEFORE INSERT trigger raises) until the block ends - a failure
-        half-way through a request's writes."""
+    def failing_insert(self, table, when="true"):
+        """Context manager: inserting a row into table for which the SQL
+        condition when (on NEW) holds fails - a BEFORE INSERT trigger
+        raises - until the block ends: a failure half-way through a
+        request's writes."""
         import contextlib
 
         @contextlib.contextmanager
         def cm():
-            self.psql("CREATE OR REPLACE FUNCTION test_fail_audit() RETURNS "
+            self.psql("CREATE OR REPLACE FUNCTION test_fail_insert() RETURNS "
                       "trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION "
-                      "'test: audit insert fails'; END $$; CREATE TRIGGER "
-                      "zz_test_fail BEFORE INSERT ON audit_events FOR EACH "
-                      "ROW WHEN (NEW.action = '%s') EXECUTE FUNCTION "
-                      "test_fail_audit()" % action)
+                      "'test: insert fails'; END $$; CREATE TRIGGER "
+                      "zz_test_fail BEFORE INSERT ON %s FOR EACH ROW WHEN "
+                      "(%s) EXECUTE FUNCTION test_fail_insert()" %
+                      (table, when))
             try:
                 yield
             finally:
-                self.psql("DROP TRIGGER zz_test_fail ON audit_events; "
-                          "DROP FUNCTION test_fail_audit()")
+                self.psql("DROP TRIGGER zz_test_fail ON %s; DROP FUNCTION "
+                          "test_fail_insert()" % table)
         return cm()
+
+    def failing_audit(self, action):
+        """failing_insert for audit rows with this action."""
+        return self.failing_insert("audit_events",
+                                   "NEW.action = '%s'" % action)
 
     def worker_logs(self):
         text = ""

@@ -349,3 +349,30 @@ def test_provisioning_invites_accounts_created_without_password(
                     allow_redirects=False)
         assert r.status_code == 303
         assert requests.get(link).status_code == 404
+
+
+def test_failed_invitation_leaves_no_open_transaction(stack, accounts):
+    """The clinic lead's invite form opens its own transaction; on an
+    error other than bad input it returned without ROLLBACK, and the
+    worker's connection stayed idle in an aborted transaction - holding
+    the new login name's and the account's locks - until its next
+    request."""
+    gid = accounts.clinic("lt", email=False)
+    lead = User(stack, accounts, "tlead", groups=[gid])
+    accounts.admin("group", "subadmin", gid, lead.uid)
+    lb, page = login(accounts, lead)
+    token = hidden(lb.get(stack.url + "/portal/clinic").text,
+                   "requesttoken")
+    new = accounts.uid("tinv")
+    form = {"requesttoken": token, "userid": new, "displayname": "Dr. T",
+            "email": new + "@clinic.test"}
+    url = stack.url + "/portal/clinic/%s/invite" % gid
+    with stack.failing_insert("invitations"):
+        assert lb.post(url, data=form,
+                       allow_redirects=False).status_code == 500
+    assert stack.psql("SELECT count(*) FROM pg_stat_activity WHERE datname "
+                      "= 'refx' AND state LIKE 'idle in transaction%'") == "0"
+    assert stack.psql("SELECT count(*) FROM users WHERE uid = '%s'" %
+                      new) == "0"
+    r = lb.post(url, data=form, allow_redirects=False)
+    assert r.status_code == 303, r.text
