@@ -366,10 +366,13 @@ auth_throttle_fail(struct ctx *c, const char *action, const char *account,
 	struct db_rows		*r;
 	struct audit_event	 ev = { 0 };
 	int64_t			 n = 0, now = settings_now(c);
-	bool			 own = !db_in_tx(c);
 	int			 e;
 
-	if (own && (e = db_tx_begin(c)) != ERR_OK)
+	/* inside a request's transaction a failure would roll it back */
+	if (db_in_tx(c))
+		return err_set(c, ERR_INTERNAL, NULL, "auth_throttle_fail in a "
+		    "transaction");
+	if ((e = db_tx_begin(c)) != ERR_OK)
 		return e;
 	e = db_query(c, &r, "WITH ins AS (INSERT INTO auth_failures (action, "
 	    "subnet, account, at) VALUES ($1, " SUBNET_SQL ", $4, "
@@ -397,12 +400,10 @@ auth_throttle_fail(struct ctx *c, const char *action, const char *account,
 		lock.details = json_pack("{s:s}", "throttled_action", action);
 		e = audit_write(c, &lock);
 	}
-	if (own) {
-		if (e == ERR_OK)
-			e = db_tx_commit(c);
-		else
-			db_tx_rollback(c);
-	}
+	if (e == ERR_OK)
+		e = db_tx_commit(c);
+	else
+		db_tx_rollback(c);
 	return e;
 }
 

@@ -106,7 +106,9 @@ int auth_throttle_check(struct ctx *c, const char *action,
 /*
  * auth_throttle_fail - record a failed attempt (own transaction, with the
  * audit row "auth.<action>.failed" carrying reason and the object - the
- * target account or link - when known; object_type NULL = none).
+ * target account or link - when known; object_type NULL = none).  Called
+ * inside an open transaction it is ERR_INTERNAL and records nothing: the
+ * failing request would roll the record back (call it before BEGIN).
  */
 int auth_throttle_fail(struct ctx *c, const char *action, const char *account,
     const char *object_type, int64_t object_id, const char *reason);

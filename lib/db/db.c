@@ -467,6 +467,8 @@ db_tx_begin(struct ctx *c)
 {
 	int	 e;
 
+	if (c->db->in_tx)
+		return err_set(c, ERR_INTERNAL, NULL, "nested BEGIN");
 	if ((e = db_exec(c, "BEGIN", "")) == ERR_OK)
 		c->db->in_tx = true;
 	return e;
@@ -477,6 +479,8 @@ db_tx_begin_snapshot(struct ctx *c)
 {
 	int	 e;
 
+	if (c->db->in_tx)
+		return err_set(c, ERR_INTERNAL, NULL, "nested BEGIN");
 	if ((e = db_exec(c, "BEGIN ISOLATION LEVEL REPEATABLE READ", "")) ==
 	    ERR_OK)
 		c->db->in_tx = true;

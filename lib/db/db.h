@@ -105,7 +105,11 @@ bool db_get_bool(const struct db_rows *r, int row, int col);
 /*
  * db_tx_begin / db_tx_commit / db_tx_rollback - transaction control on c's
  * connection.  Commit failures return the mapped error (the transaction is
- * gone either way).  Rollback never fails visibly.
+ * gone either way).  Rollback never fails visibly.  Beginning inside an
+ * open transaction is ERR_INTERNAL and changes nothing: PostgreSQL only
+ * warns, and the inner COMMIT would commit the outer work and leave the
+ * outer ROLLBACK nothing to undo (callers that may run in either state
+ * check db_in_tx).
  */
 int db_tx_begin(struct ctx *c) __attribute__((warn_unused_result));
 

@@ -704,7 +704,9 @@ def test_failed_webdav_download_leaves_no_receipt(stack, staff, clinic):
     assert m1.dav("GET", name).content == content
     assert stack.psql(receipts) == "1"
     assert stack.psql("SELECT count(*) FROM audit_events WHERE action = "
-                      "'report.read' AND object_id = '%s'" % rid) == "1"
+                      "'report.read' AND object_type = 'report_version' AND "
+                      "object_id IN (SELECT id::text FROM report_versions "
+                      "WHERE report_id = %s)" % rid) == "1"
 
 
 # ------------------------------------------------------------ retention
