@@ -382,6 +382,11 @@ variable(struct parser *ps, struct sv s, unsigned line)
 
 	has_filter = cur_until(&c, '|', &name);
 	name = sv_trim(name);
+	/* "|raw" and "|url" stay greppable: no space after the bar */
+	if (has_filter && c.n > 0 && (c.p[0] == ' ' || c.p[0] == '\t' ||
+	    c.p[0] == '\n' || c.p[0] == '\r'))
+		return perr(ps, line, "no space may follow \"|\" (write "
+		    "\"|raw\" or \"|url\")");
 	if (has_filter)
 		filter = sv_trim((struct sv){ c.p, c.n });
 	n = push(ps, K_VAR, line);

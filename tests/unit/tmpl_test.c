@@ -181,7 +181,7 @@ test_syntax(void **state)
 		{ "{{%params s}}{{s|url}}", "{\"s\":\"ä+%\"}",
 		    "%C3%A4%2B%25" },
 		{ "{{%params s}}{{s|url}}", "{\"s\":-1.5}", "-1.5" },
-		{ "{{%params s}}{{s|raw}}|{{ s | raw }}", "{\"s\":\"<b>\"}",
+		{ "{{%params s}}{{s|raw}}|{{ s |raw }}", "{\"s\":\"<b>\"}",
 		    "<b>|<b>" },
 		/* sections over arrays, objects, scalars */
 		{ "{{%params items}}{{#items}}[{{name}}]{{/items}}",
@@ -360,6 +360,14 @@ test_load_errors(void **state)
 		{ "{{%params a}}\n{{a|upper}}",
 		    "p.html:2: unknown filter \"upper\"" },
 		{ "{{%params a}}{{a|}}", "p.html:1: unknown filter \"\"" },
+		/* the opt-outs stay greppable (fuzz_tmpl:
+		 * crash-filter-after-spaces) */
+		{ "{{%params a}}{{a|   raw}}",
+		    "p.html:1: no space may follow \"|\" (write \"|raw\" or "
+		    "\"|url\")" },
+		{ "{{%params a}}{{a|\nurl}}",
+		    "p.html:1: no space may follow \"|\" (write \"|raw\" or "
+		    "\"|url\")" },
 		{ "x{{%params a}}", "p.html:1: pragma must start the file" },
 		{ "{{%params a}}\n{{%params b}}",
 		    "p.html:2: pragma must start the file" },
