@@ -37,7 +37,8 @@ bool app_method_writes(const struct ctx *c);
  * c, so nothing of a failed request stays.  For a handler that must first
  * write something that outlives a failure (public WebDAV records a wrong
  * link password for throttling and the audit trail before its write
- * transaction begins).  Returns fn's error, the recorded one, or the
+ * transaction begins).  Inside an open transaction fn joins it (the
+ * caller commits).  Returns fn's error, the recorded one, or the
  * database error of BEGIN/COMMIT.
  */
 int app_tx_run(struct ctx *c, int (*fn)(struct ctx *, void *), void *ud);

@@ -148,6 +148,8 @@ app_tx_run(struct ctx *c, int (*fn)(struct ctx *, void *), void *ud)
 {
 	int	 e;
 
+	if (db_in_tx(c))
+		return fn(c, ud);	/* joins the caller's transaction */
 	if ((e = db_tx_begin(c)) != ERR_OK)
 		return e;
 	e = fn(c, ud);

@@ -1001,11 +1001,20 @@ proppatch(struct ctx *c, const struct davapp_target *t)
  * row.  Written one by one, a failure in between left a used-up download
  * or a receipt without its audit row (and report.read is written once).
  */
+struct download {
+	const struct davapp_target *t;
+	const struct file_node	*n;
+	int64_t			 from, to;
+};
+
 static int
-download_record(struct ctx *c, const struct davapp_target *t,
-    const struct file_node *n, int64_t from, int64_t to)
+download_record(struct ctx *c, void *arg)
 {
-	int	 e;
+	const struct download	*d = arg;
+	const struct davapp_target *t = d->t;
+	const struct file_node	*n = d->n;
+	int64_t			 from = d->from, to = d->to;
+	int			 e;
 
 	if (t->link_root != NULL && t->link_count_downloads) {
 		struct share	 s;
@@ -1084,18 +1093,9 @@ get(struct ctx *c, const struct davapp_target *t, bool head)
 	(void)http_res_header(c, "Content-Length", arena_printf(c->arena,
 	    "%lld", (long long)len));
 	if (!head) {
-		bool	 own = !db_in_tx(c);
+		struct download	 d = { t, &n, from, to };
 
-		if (own && (e = db_tx_begin(c)) != ERR_OK)
-			return e;
-		e = download_record(c, t, &n, from, to);
-		if (own) {
-			if (e == ERR_OK)
-				e = db_tx_commit(c);
-			else
-				db_tx_rollback(c);
-		}
-		if (e != ERR_OK)
+		if ((e = app_tx_run(c, download_record, &d)) != ERR_OK)
 			return e;
 	}
 	if ((e = http_res_stream_begin(c)) != ERR_OK || head || len == 0)
