@@ -46,9 +46,13 @@ account_invite(struct ctx *c, int64_t user_id)
 
 	if ((e = settings_int(c, "account.invite_days", &days)) != ERR_OK)
 		return e;
+	/* serialises invitations of one account; NO KEY: foreign-key checks
+	   of rows naming the account (an ingest's notifications, written
+	   after its audit rows) must not wait for it, or the two deadlock
+	   over the audit lock */
 	if ((e = db_query(c, &r, "SELECT uid, display_name, email FROM users "
-	    "WHERE id = $1 AND deleted_at IS NULL AND NOT system FOR UPDATE",
-	    "i", user_id)) != ERR_OK)
+	    "WHERE id = $1 AND deleted_at IS NULL AND NOT system FOR NO KEY "
+	    "UPDATE", "i", user_id)) != ERR_OK)
 		return e;
 	if (db_rows_n(r) != 1)
 		return err_set(c, ERR_NOTFOUND, "User does not exist", NULL);

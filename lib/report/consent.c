@@ -209,8 +209,8 @@ consent_attach_scan(struct ctx *c, int64_t id, const struct blob_info *blob,
 	if ((e = report_lock_practice_tree(c)) != ERR_OK)
 		return e;
 	if ((e = db_query(c, &r, "SELECT k.patient_id, k.scan_file_id IS NOT "
-	    "NULL FROM consents k WHERE k.id = $1 AND " VISIBLE " FOR UPDATE OF "
-	    "k", "iB", id, (c->user->roles & ROLE_MANAGER) != 0)) != ERR_OK)
+	    "NULL FROM consents k WHERE k.id = $1 AND " VISIBLE " FOR NO KEY "
+	    "UPDATE OF k", "iB", id, (c->user->roles & ROLE_MANAGER) != 0)) != ERR_OK)
 		return e;
 	if (db_rows_n(r) != 1)
 		return err_set(c, ERR_NOTFOUND, "Consent not found", NULL);

@@ -435,7 +435,7 @@ report_add_version(struct ctx *c, int64_t report_id, const struct version_in *v,
 	if ((e = db_query(c, &r, "SELECT r.patient_id, (SELECT max(version) FROM "
 	    "report_versions WHERE report_id = r.id) FROM reports r JOIN "
 	    "patients p ON p.id = r.patient_id WHERE r.id = $1 AND r.purged_at "
-	    "IS NULL AND p.erased_at IS NULL FOR UPDATE OF r", "i",
+	    "IS NULL AND p.erased_at IS NULL FOR NO KEY UPDATE OF r", "i",
 	    report_id)) != ERR_OK)
 		return e;
 	if (db_rows_n(r) != 1)
@@ -785,8 +785,9 @@ report_share(struct ctx *c, int64_t report_id, struct share_new *req,
 		    "i", out->with_user)) != ERR_OK)
 			return e;
 		return notify_mail(c, db_get(r, 0, 0), out->with_user, 0,
-		    "report", idstr(c, report_id), "New report available", arena_printf(c->arena, MAIL_NEW,
-		    portal_link(c, report_id)));
+		    "report", idstr(c, report_id), "New report available",
+		    arena_printf(c->arena, MAIL_NEW, portal_link(c,
+		    report_id)));
 	}
 	return ERR_OK;
 }

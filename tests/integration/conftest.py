@@ -130,6 +130,40 @@ class Stack:
         return self.failing_insert("audit_events",
                                    "NEW.action = '%s'" % action)
 
+    def holding(self, sql):
+        """Context manager: another session runs sql (a locking SELECT) in
+        an open transaction and keeps its locks until the block ends, then
+        rolls back.  Yields that session's backend pid, for waiting_on()."""
+        import contextlib
+
+        @contextlib.contextmanager
+        def cm():
+            p = subprocess.Popen(
+                ["runuser", "-u", "postgres", "--", "psql", "-X", "-q", "-A",
+                 "-t", "-v", "ON_ERROR_STOP=1", "-h", self.pg_socket_dir(),
+                 "-p", str(self.pg_port()), "-d", "refx"],
+                cwd="/", stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                text=True, bufsize=1)
+            try:
+                p.stdin.write("BEGIN;\n%s;\nSELECT 'held', pg_backend_pid();"
+                              "\n" % sql)
+                line = ""
+                while not line.startswith("held|"):
+                    line = p.stdout.readline()
+                    assert line, "the holding session ended"
+                yield int(line.split("|")[1])
+            finally:
+                if p.poll() is None:
+                    p.stdin.write("ROLLBACK;\n\\q\n")
+                    p.stdin.close()
+                p.wait(timeout=30)
+        return cm()
+
+    def waiting_on(self, pid):
+        """How many sessions wait for a lock that backend pid holds."""
+        return int(self.psql("SELECT count(*) FROM pg_stat_activity WHERE "
+                             "%d = ANY(pg_blocking_pids(pid))" % pid))
+
     def worker_logs(self):
         text = ""
         for i in (1, 2):

@@ -5,6 +5,7 @@ setting; inbox unread first; report page, inline view, download and "mark
 as read" through the domain's disclosure check; CSRF on forms; another
 clinic's report is a 404; patient data is escaped and kept out of URLs."""
 import re
+import threading
 import uuid
 
 import requests
@@ -376,3 +377,47 @@ def test_failed_invitation_leaves_no_open_transaction(stack, accounts):
                       new) == "0"
     r = lb.post(url, data=form, allow_redirects=False)
     assert r.status_code == 303, r.text
+
+
+def test_reinvite_does_not_block_foreign_key_checks(stack, accounts,
+                                                    mailbox):
+    """Sending an invitation locked the account's users row FOR UPDATE and
+    then wrote its audit row.  An ingest writes its audit rows first and
+    then inserts the clinic members' notifications and mails, whose
+    foreign keys take KEY SHARE locks on those users rows: the two at once
+    could deadlock.  The invitation only needs FOR NO KEY UPDATE, which a
+    key-share lock does not block - a held one must not make it wait."""
+    gid = accounts.clinic("lk", email=False)
+    lead = User(stack, accounts, "klead", groups=[gid])
+    accounts.admin("group", "subadmin", gid, lead.uid)
+    lb, page = login(accounts, lead)
+    token = hidden(lb.get(stack.url + "/portal/clinic").text,
+                   "requesttoken")
+    new = accounts.uid("kinv")
+    email = new + "@clinic.test"
+    r = lb.post(stack.url + "/portal/clinic/%s/invite" % gid,
+                data={"requesttoken": token, "userid": new,
+                      "displayname": "Dr. K", "email": email},
+                allow_redirects=False)
+    assert r.status_code == 303, r.text
+    mailbox.wait_for(email)
+    result = {}
+
+    def reinvite():
+        result["status"] = lb.post(
+            stack.url + "/portal/clinic/%s/members/%s/reinvite" % (gid, new),
+            data={"requesttoken": token},
+            allow_redirects=False).status_code
+
+    with stack.holding("SELECT 1 FROM users WHERE uid = '%s' FOR KEY SHARE"
+                       % new) as pid:
+        t = threading.Thread(target=reinvite)
+        t.start()
+        waited = 0
+        while t.is_alive() and not waited:
+            waited = stack.waiting_on(pid)
+            t.join(0.05)
+    t.join()
+    assert waited == 0
+    assert result["status"] == 303
+    assert len(mailbox.wait_for(email, 2)) == 2
