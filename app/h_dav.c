@@ -911,21 +911,11 @@ proppatch(struct ctx *c, const struct davapp_target *t)
 			bad = true;
 	}
 	/*
-	 * The tree before any row, as every tree writer (lib/files); then
-	 * the node again: a DELETE may have committed while we waited.
+	 * All or nothing (RFC 4918 §9.2): failures 403, the rest 424.  Each
+	 * writer takes the tree lock and reads the node again (lib/files): a
+	 * DELETE that committed while we waited is a 404 (ERR_NOTFOUND), an
+	 * oversized value a 413, and the route's transaction rolls back.
 	 */
-	if (!bad && n > 0) {
-		struct file_node now;
-
-		if ((e = files_lock_trees(c, arena_printf(c->arena, "{%lld}",
-		    (long long)node.id))) != ERR_OK)
-			return e;
-		if ((e = files_get(c, node.id, &now)) == ERR_NOTFOUND)
-			return davapp_fail(c, 404, "File not found");
-		if (e != ERR_OK)
-			return e;
-	}
-	/* All or nothing (RFC 4918 §9.2): failures 403, the rest 424. */
 	for (size_t i = 0; i < n && !bad; i++) {
 		const struct dav_prop	*o = &ops[i];
 
@@ -942,19 +932,9 @@ proppatch(struct ctx *c, const struct davapp_target *t)
 		else if (strcmp(o->ns, DAV_NS_OC) == 0)
 			e = files_favorite(c, c->user->id, &node, !o->remove &&
 			    strcmp(o->text, "0") != 0 && o->text[0] != '\0');
-		else if (o->remove)
-			e = db_exec(c, "DELETE FROM file_props WHERE file_id = $1 "
-			    "AND ns = $2 AND name = $3", "iss", node.id, o->ns,
-			    o->name);
-		else {
-			if (strlen(o->xml) > 65536)
-				return davapp_fail(c, 413, "property value too "
-				    "large");
-			e = db_exec(c, "INSERT INTO file_props (file_id, ns, name, "
-			    "xml) VALUES ($1, $2, $3, $4) ON CONFLICT (file_id, ns, "
-			    "name) DO UPDATE SET xml = excluded.xml", "isss",
-			    node.id, o->ns, o->name, o->xml);
-		}
+		else
+			e = files_prop_set(c, &node, o->ns, o->name, o->remove ?
+			    NULL : o->xml);
 		if (e != ERR_OK)
 			return e;
 	}

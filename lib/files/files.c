@@ -621,20 +621,50 @@ int
 files_set_checksum(struct ctx *c, const struct file_node *node,
     const char *checksum)
 {
+	struct file_node now;
+	int	 e;
+
+	if ((e = lock_fresh(c, node->id, node->id, &now)) != ERR_OK)
+		return e;
 	return db_exec(c, "UPDATE files SET checksum = $2 WHERE id = $1", "is",
-	    node->id, checksum);
+	    now.id, checksum);
 }
 
 int
 files_favorite(struct ctx *c, int64_t user_id, const struct file_node *node,
     bool on)
 {
+	struct file_node now;
+	int	 e;
+
+	if ((e = lock_fresh(c, node->id, node->id, &now)) != ERR_OK)
+		return e;
 	if (on)
 		return db_exec(c, "INSERT INTO file_favorites (user_id, file_id) "
 		    "VALUES ($1, $2) ON CONFLICT DO NOTHING", "ii", user_id,
-		    node->id);
+		    now.id);
 	return db_exec(c, "DELETE FROM file_favorites WHERE user_id = $1 AND "
-	    "file_id = $2", "ii", user_id, node->id);
+	    "file_id = $2", "ii", user_id, now.id);
+}
+
+int
+files_prop_set(struct ctx *c, const struct file_node *node, const char *ns,
+    const char *name, const char *xml)
+{
+	struct file_node now;
+	int	 e;
+
+	if (xml != NULL && strlen(xml) > FILES_PROP_MAX_BYTES)
+		return err_set(c, ERR_TOO_LARGE, "property value too large",
+		    NULL);
+	if ((e = lock_fresh(c, node->id, node->id, &now)) != ERR_OK)
+		return e;
+	if (xml == NULL)
+		return db_exec(c, "DELETE FROM file_props WHERE file_id = $1 AND "
+		    "ns = $2 AND name = $3", "iss", now.id, ns, name);
+	return db_exec(c, "INSERT INTO file_props (file_id, ns, name, xml) "
+	    "VALUES ($1, $2, $3, $4) ON CONFLICT (file_id, ns, name) DO UPDATE "
+	    "SET xml = excluded.xml", "isss", now.id, ns, name, xml);
 }
 
 int

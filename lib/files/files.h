@@ -155,16 +155,39 @@ int files_lock_owner_tree(struct ctx *c, int64_t owner)
 int files_lock_trees(struct ctx *c, const char *file_ids)
     __attribute__((warn_unused_result));
 
-/* files_touch - set mtime (PROPPATCH lastmodified); propagates an etag. */
+/*
+ * The per-node writers below take node's tree lock first and then read
+ * the node again, like every tree writer; a node deleted while they
+ * waited is ERR_NOTFOUND with nothing written.  Other errors are the
+ * database's; the caller's transaction rolls back.
+ */
+
+/* files_touch - set mtime (PROPPATCH lastmodified, seconds since the
+   epoch, UTC); propagates a new etag to the ancestors. */
 int files_touch(struct ctx *c, const struct file_node *node, int64_t mtime);
 
 /* files_set_checksum - store "TYPE:hex" (PATCH X-Recalculate-Hash). */
 int files_set_checksum(struct ctx *c, const struct file_node *node,
     const char *checksum);
 
-/* files_favorite - set or clear the account's favorite flag on node. */
+/* files_favorite - set or clear the account's favorite flag on node
+   (oc:favorite). */
 int files_favorite(struct ctx *c, int64_t user_id, const struct file_node *node,
     bool on);
+
+/* At most this many bytes of XML per dead property. */
+#define FILES_PROP_MAX_BYTES	65536
+
+/*
+ * files_prop_set - store a dead property (RFC 4918 §4.3, PROPPATCH set)
+ * of node: ns and name identify it, xml is the property element as the
+ * client sent it; xml NULL removes it (PROPPATCH remove; removing an
+ * absent one is no error).  Longer than FILES_PROP_MAX_BYTES:
+ * ERR_TOO_LARGE, nothing written.  Copies of node copy its properties
+ * (files_copy); deleting it deletes them.
+ */
+int files_prop_set(struct ctx *c, const struct file_node *node, const char *ns,
+    const char *name, const char *xml);
 
 /*
  * files_quota - the account's quota (-3 unlimited) and bytes used (root

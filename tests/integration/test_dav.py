@@ -323,6 +323,32 @@ def test_proppatch_mtime_favorite_and_xxe(dav):
     assert dav.propfind("pp.txt", "0", big).status_code == 413
 
 
+def test_proppatch_oversized_value_changes_nothing(dav):
+    """A dead property of more than 64 KiB is refused with 413, and the
+    request's other changes (applied before it) are rolled back."""
+    dav.req("PUT", "pbig.txt", data=b"x")
+    q = ('<d:propfind xmlns:d="DAV:" xmlns:x="urn:x"><d:prop>'
+         '<d:getlastmodified/><x:small/><x:big/></d:prop></d:propfind>')
+
+    def state():
+        return dav.propfind("pbig.txt", "0", q).text
+
+    before = state()
+    body = ('<?xml version="1.0"?><d:propertyupdate xmlns:d="DAV:" '
+            'xmlns:x="urn:x"><d:set><d:prop><d:lastmodified>1600000000'
+            '</d:lastmodified><x:small>s</x:small><x:big>%s</x:big>'
+            '</d:prop></d:set></d:propertyupdate>' % ("b" * 65536))
+    r = dav.req("PROPPATCH", "pbig.txt", data=body)
+    assert r.status_code == 413
+    assert ET.fromstring(r.content).find(
+        "{http://sabredav.org/ns}message").text == "property value too large"
+    assert state() == before
+    r = dav.req("PROPPATCH", "pbig.txt", data=body.replace(
+        "b" * 65536, "b" * 65000))
+    assert r.status_code == 207
+    assert state() != before
+
+
 def test_another_users_tree_is_empty(stack, accounts, dav):
     other, opw, oap = accounts.user("other", roles=["staff"])
     o = Dav(stack, other, oap)
