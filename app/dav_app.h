@@ -58,11 +58,17 @@ const char *davapp_href(struct ctx *c, const char *base,
     const char *const *segs, size_t n, const char *relpath, bool dir);
 
 /*
- * davapp_destination - parse the Destination header of a MOVE/COPY into a
- * target in the caller's files tree (absolute URL on this host or path).
- * 400 missing, 502 another host, 403 outside the caller's tree.
+ * davapp_destination - parse the Destination header (RFC 4918 §10.3) of a
+ * MOVE/COPY on src into *t: a target in the same tree - the caller's
+ * files (/remote.php/dav/files/{uid}/ or /remote.php/webdav/), or, when
+ * src is a link's, the same link addressed as the request was
+ * (/public.php/dav/files/{token}/ or /public.php/webdav/).  Absolute URL
+ * on this host or path.  A DAV error recorded and its err returned: 400
+ * missing or malformed, 502 another host, 403 outside that tree; *t then
+ * holds nothing usable.  t's segments live in the request arena.
  */
-int davapp_destination(struct ctx *c, struct davapp_target *t);
+int davapp_destination(struct ctx *c, const struct davapp_target *src,
+    struct davapp_target *t);
 
 /*
  * davapp_store - after content was written to blob: put it at the target

@@ -199,17 +199,15 @@ audit_file_as(struct ctx *c, const struct davapp_target *t, const char *action,
 	return audit_write(c, &ev);
 }
 
-static int
-audit_file(struct ctx *c, const char *action, const struct file_node *n,
-    json_t *details)
+/*
+ * The top of target t's tree: the account's root folder, or the shared
+ * node of a link (not deleted, moved or copied through the link).
+ */
+static bool
+is_root(const struct davapp_target *t, const struct file_node *n)
 {
-	struct audit_event	 ev = { 0 };
-
-	ev.action = action;
-	ev.object_type = "file";
-	ev.object_id = arena_printf(c->arena, "%lld", (long long)n->id);
-	ev.details = details;
-	return audit_write(c, &ev);
+	return n->parent_id == 0 || (t->link_root != NULL && n->id ==
+	    t->link_root->id);
 }
 
 /*
@@ -1270,7 +1268,7 @@ mkcol(struct ctx *c, const struct davapp_target *t)
 		    "already exists");
 	if (e != ERR_OK)
 		return e;
-	if ((e = audit_file(c, "file.mkdir", &out, NULL)) != ERR_OK)
+	if ((e = audit_file_as(c, t, "file.mkdir", &out, NULL)) != ERR_OK)
 		return e;
 	http_res_status(c, 201);
 	(void)http_res_header(c, "OC-FileId", arena_printf(c->arena, "%08lld%s",
@@ -1289,14 +1287,14 @@ del(struct ctx *c, const struct davapp_target *t)
 
 	if ((e = resolve(c, t, &n)) != ERR_OK)
 		return e;
-	if (n.parent_id == 0)
+	if (is_root(t, &n))
 		return davapp_fail(c, 403, "The root folder cannot be deleted");
 	if (n.view_mount_root || !have(&n, PERM_DELETE))
 		return davapp_fail(c, 403, "You do not have permission to "
 		    "delete this");
 	if ((e = files_delete(c, &n)) != ERR_OK)
 		return e;
-	if ((e = audit_file(c, "file.delete", &n, NULL)) != ERR_OK)
+	if ((e = audit_file_as(c, t, "file.delete", &n, NULL)) != ERR_OK)
 		return e;
 	http_res_status(c, 204);
 	return ERR_OK;
@@ -1305,7 +1303,8 @@ del(struct ctx *c, const struct davapp_target *t)
 /* ---------------------------------------------------------------- MOVE/COPY */
 
 int
-davapp_destination(struct ctx *c, struct davapp_target *t)
+davapp_destination(struct ctx *c, const struct davapp_target *src,
+    struct davapp_target *t)
 {
 	const char	**s;
 	size_t		 n;
@@ -1324,6 +1323,29 @@ davapp_destination(struct ctx *c, struct davapp_target *t)
 	default:
 		return davapp_fail(c, 400, "Destination is not a valid path");
 	}
+	if (src->link_root != NULL) {
+		const char	*token = http_param(c, "token");
+		size_t		 skip;
+
+		/* a link's tree only, addressed as the request was */
+		if (token != NULL && n >= 4 && strcmp(s[0], "public.php") == 0 &&
+		    strcmp(s[1], "dav") == 0 && strcmp(s[2], "files") == 0 &&
+		    strcmp(s[3], token) == 0)
+			skip = 4;
+		else if (token == NULL && n >= 2 && strcmp(s[0], "public.php") ==
+		    0 && strcmp(s[1], "webdav") == 0)
+			skip = 2;
+		else
+			return davapp_fail(c, 403, "The destination is outside "
+			    "the shared files");
+		*t = *src;
+		t->segs = s + skip;
+		t->nseg = n - skip;
+		return ERR_OK;
+	}
+	if (c->user == NULL)
+		return davapp_fail(c, 403, "The destination is outside your "
+		    "files");
 	t->owner = c->user->id;
 	if (n >= 4 && strcmp(s[0], "remote.php") == 0 && strcmp(s[1], "dav") ==
 	    0 && strcmp(s[2], "files") == 0 && strcmp(s[3], c->user->uid) == 0) {
@@ -1363,10 +1385,10 @@ move_copy(struct ctx *c, const struct davapp_target *t, bool move)
 
 	if ((e = resolve(c, t, &src)) != ERR_OK)
 		return e;
-	if (src.parent_id == 0)
+	if (is_root(t, &src))
 		return davapp_fail(c, 403, "The root folder cannot be moved or "
 		    "copied");
-	if ((e = davapp_destination(c, &dt)) != ERR_OK)
+	if ((e = davapp_destination(c, t, &dt)) != ERR_OK)
 		return e;
 	if (overwrite < 0)
 		return davapp_fail(c, 400, "The HTTP Overwrite header should be "
@@ -1398,7 +1420,7 @@ move_copy(struct ctx *c, const struct davapp_target *t, bool move)
 	if ((e = report_guard_location(c, &out)) != ERR_OK)
 		return e == ERR_FORBIDDEN ? davapp_fail(c, 403,
 		    err_public(c, e)) : e;
-	if ((e = audit_file(c, move ? "file.move" : "file.copy", &out,
+	if ((e = audit_file_as(c, t, move ? "file.move" : "file.copy", &out,
 	    json_pack("{s:I}", "from", (json_int_t)src.id))) != ERR_OK)
 		return e;
 	http_res_status(c, replaced ? 204 : 201);
@@ -1444,6 +1466,10 @@ patch(struct ctx *c, const struct davapp_target *t)
 		return e;
 	if (n.is_dir)
 		return davapp_fail(c, 400, "Not a file");
+	/* the stored checksum is what clients verify downloads against */
+	if (!have(&n, PERM_UPDATE))
+		return davapp_fail(c, 403, "You do not have permission to "
+		    "change this");
 	h.md = EVP_MD_CTX_new();
 	if (h.md == NULL || EVP_DigestInit_ex(h.md, strcasecmp(alg, "sha1") ?
 	    EVP_md5() : EVP_sha1(), NULL) != 1) {

@@ -141,6 +141,7 @@ sink_blob(struct ctx *c, void *ud, const void *p, size_t n)
 static int
 assemble(struct ctx *c, int64_t id)
 {
+	static const struct davapp_target own;	/* the caller's files */
 	struct davapp_target	 dt;
 	struct file_node	 existing;
 	struct blob_writer	 w;
@@ -151,7 +152,7 @@ assemble(struct ctx *c, int64_t id)
 	int64_t			 total = 0, want;
 	int			 n, e;
 
-	if ((e = davapp_destination(c, &dt)) != ERR_OK)
+	if ((e = davapp_destination(c, &own, &dt)) != ERR_OK)
 		return e;
 	if (dt.nseg == 0 || (files_lookup(c, c->user->id, dt.segs, dt.nseg,
 	    &existing) == ERR_OK && existing.is_dir))

@@ -466,6 +466,79 @@ def test_wrong_link_password_throttled_on_writes_too(stack, staff):
     assert n == "11"
 
 
+def test_public_dav_writes_stay_inside_the_link(stack, staff, accounts):
+    """MOVE and COPY through a public link read the Destination as a path
+    in the caller's own files - with no caller: the worker dereferenced a
+    null account and the whole process died (502 for every request it
+    was serving).  A link's MOVE/COPY now stays inside the link; the
+    shared node itself cannot be deleted, moved or copied through it;
+    its writes are audited as the link's; PATCH X-Recalculate-Hash needs
+    the UPDATE permission."""
+    pids = stack.worker_pids()
+    staff.dav("MKCOL", "Reports/pub")
+    assert staff.dav("PUT", "Reports/pub/a.txt", data=b"a").status_code == 201
+    accounts.admin("settings", "set", "sharing.link.upload_allowed", "1")
+    try:
+        r, o = staff.share(path="/Reports/pub", shareType="3",
+                           password="Link-password-1", publicUpload="true")
+    finally:
+        accounts.admin("settings", "set", "sharing.link.upload_allowed", "0")
+    rw = o["data"]
+    assert rw["permissions"] == 31
+    ro = link(staff, path="/Reports/pub")
+    assert ro["permissions"] == 17
+    a = ("anonymous", "Link-password-1")
+    ip = {"X-Forwarded-For": fresh_ip()}
+    pub = stack.url + "/public.php/dav/files/%s/" % rw["token"]
+
+    def req(method, url, dest=None, auth=a, **kw):
+        h = dict(ip)
+        if dest is not None:
+            h["Destination"] = dest
+        return requests.request(method, url, auth=auth, headers=h, **kw)
+
+    # inside the link, new and legacy addressing
+    assert req("MOVE", pub + "a.txt", pub + "b.txt").status_code == 201
+    legacy = stack.url + "/public.php/webdav/"
+    assert req("COPY", legacy + "b.txt", legacy + "c.txt",
+               auth=(rw["token"], "Link-password-1")).status_code == 201
+    assert req("COPY", pub + "b.txt", "/public.php/dav/files/%s/d.txt"
+               % rw["token"]).status_code == 201
+    # out of it: the owner's files, another link, the other addressing
+    for dest in (stack.url + "/remote.php/dav/files/%s/stolen.txt"
+                 % staff.uid, "/remote.php/webdav/stolen.txt",
+                 "/public.php/dav/files/%s/x.txt" % ro["token"],
+                 legacy + "x.txt"):
+        r = req("MOVE", pub + "b.txt", dest)
+        assert r.status_code == 403, (dest, r.status_code)
+        assert "The destination is outside the shared files" in r.text
+    # the shared folder itself
+    assert req("DELETE", pub).status_code == 403
+    assert req("MOVE", pub, pub + "sub/").status_code == 403
+    assert req("COPY", pub, pub + "sub/").status_code == 403
+    r = staff.dav("PROPFIND", "Reports/pub", headers={"Depth": "1"})
+    assert sorted(re.findall(r"<d:href>[^<]*/Reports/pub/([^<]*)</d:href>",
+                             r.text)) == ["", "b.txt", "c.txt", "d.txt"]
+    r = staff.ocs("GET", "/%s" % rw["id"])
+    assert r.status_code == 200
+    assert stack.psql(
+        "SELECT string_agg(action || ' ' || actor_type || ' ' || "
+        "actor_credential_id, ', ' ORDER BY id) FROM audit_events WHERE "
+        "action IN ('file.move', 'file.copy') AND actor_credential_id = %s"
+        % rw["id"]) == "file.move link %s, file.copy link %s, " \
+        "file.copy link %s" % (rw["id"], rw["id"], rw["id"])
+    # a read-only link: no MOVE, no checksum rewrite
+    ropub = stack.url + "/public.php/dav/files/%s/" % ro["token"]
+    r = req("MOVE", ropub + "b.txt", ropub + "x.txt")
+    assert r.status_code == 403
+    assert "You do not have permission to do this" in r.text
+    r = requests.request("PATCH", ropub + "b.txt", auth=a, headers=dict(
+        ip, **{"X-Recalculate-Hash": "md5"}))
+    assert r.status_code == 403
+    assert req("GET", ropub + "b.txt").content == b"a"
+    assert stack.worker_pids() == pids
+
+
 def test_download_limit_race(stack, staff):
     l = link(staff, download_limit="1")
 
