@@ -145,12 +145,13 @@ static int
 password_page(struct ctx *c, const struct share *s, int status,
     const char *error)
 {
-	const char	*tok = crypto_token(c->arena, CRYPTO_ALNUM, 43);
+	const char	*tok = web_anon_token(c);
 	const char	*redirect = http_param(c, "redirect");
-	json_t		*d = page_data(c, s);
+	json_t		*d;
 
 	if (tok == NULL)
-		return err_set(c, ERR_CRYPTO, NULL, "random failed");
+		return c->err;
+	d = page_data(c, s);
 	json_object_set_new(d, "login_token", json_string(tok));
 	json_object_set_new(d, "redirect", json_string(redirect &&
 	    strcmp(redirect, "downloadShare") == 0 ? "downloadShare" :
@@ -160,9 +161,7 @@ password_page(struct ctx *c, const struct share *s, int status,
 	if (web_render(c, status, "link_password.html", "Shared report", d) !=
 	    ERR_OK)
 		return c->err;
-	(void)http_res_header(c, "Set-Cookie", arena_printf(c->arena,
-	    "%s=%s; Path=/s/; HttpOnly; SameSite=Strict",
-	    auth_cookie_name(c, AUTH_LOGIN_CSRF_COOKIE), tok));
+	web_anon_cookie(c, tok);
 	return ERR_OK;
 }
 
@@ -215,9 +214,6 @@ h_link_auth_page(struct ctx *c)
 int
 h_link_auth_submit(struct ctx *c)
 {
-	const char	*cookie = http_cookie(c, auth_cookie_name(c,
-			    AUTH_LOGIN_CSRF_COOKIE));
-	const char	*tok = http_param(c, "requesttoken");
 	const char	*pw = http_param(c, "password");
 	const char	*account;
 	struct share	 s;
@@ -229,8 +225,7 @@ h_link_auth_submit(struct ctx *c)
 		(void)auth_throttle_fail(c, "link", "", NULL, 0, "unknown_link");
 		return not_found(c);
 	}
-	if (tok == NULL || cookie == NULL || strlen(cookie) != strlen(tok) ||
-	    tok[0] == '\0' || !crypto_eq(cookie, tok, strlen(tok)))
+	if (!web_anon_token_ok(c, http_param(c, "requesttoken")))
 		return err_set(c, ERR_PRECONDITION, "CSRF check failed", NULL);
 	account = arena_printf(c->arena, "link:%lld", (long long)s.id);
 	e = auth_throttle_check(c, "link", account, &delay);

@@ -65,20 +65,16 @@ static int
 anonymous_form(struct ctx *c, int status, const char *page, const char *title,
     json_t *d)
 {
-	const char	*tok = crypto_token(c->arena, CRYPTO_ALNUM, 43);
-	bool		 secure = strncmp(c->conf->base_url, "https://", 8) == 0;
+	const char	*tok = web_anon_token(c);
 
 	if (tok == NULL) {
 		json_decref(d);
-		return err_set(c, ERR_CRYPTO, NULL, "random generator failed");
+		return c->err;
 	}
 	json_object_set_new(d, "login_token", json_string(tok));
 	if (web_render(c, status, page, title, d) != ERR_OK)
 		return c->err;
-	(void)http_res_header(c, "Set-Cookie", arena_printf(c->arena,
-	    "%s=%s; Path=/; HttpOnly; SameSite=Strict%s",
-	    auth_cookie_name(c, AUTH_LOGIN_CSRF_COOKIE), tok,
-	    secure ? "; Secure" : ""));
+	web_anon_cookie(c, tok);
 	return ERR_OK;
 }
 
@@ -86,12 +82,7 @@ anonymous_form(struct ctx *c, int status, const char *page, const char *title,
 static bool
 anonymous_csrf_ok(struct ctx *c)
 {
-	const char	*cookie = http_cookie(c, auth_cookie_name(c,
-			    AUTH_LOGIN_CSRF_COOKIE));
-	const char	*tok = param(c, "requesttoken");
-
-	return cookie != NULL && strlen(cookie) == strlen(tok) && tok[0] != '\0'
-	    && crypto_eq(cookie, tok, strlen(tok));
+	return web_anon_token_ok(c, param(c, "requesttoken"));
 }
 
 static int

@@ -15,6 +15,7 @@
 #include "core/arena.h"
 #include "core/buf.h"
 #include "core/conf.h"
+#include "crypto/crypto.h"
 #include "core/ctx.h"
 #include "core/err.h"
 #include "core/log.h"
@@ -188,6 +189,38 @@ web_safe_target(struct ctx *c, const char *fallback)
 	const char	*t = http_param(c, "redirect_url");
 
 	return safe_path(t) ? t : fallback;
+}
+
+const char *
+web_anon_token(struct ctx *c)
+{
+	const char	*tok = crypto_token(c->arena, CRYPTO_ALNUM, 43);
+
+	if (tok == NULL)
+		(void)err_set(c, ERR_CRYPTO, NULL, "random generator failed");
+	return tok;
+}
+
+void
+web_anon_cookie(struct ctx *c, const char *tok)
+{
+	bool	 secure = strncmp(c->conf->base_url, "https://", 8) == 0;
+
+	(void)http_res_header(c, "Set-Cookie", arena_printf(c->arena,
+	    "%s=%s; Path=/; HttpOnly; SameSite=Strict%s",
+	    auth_cookie_name(c, AUTH_LOGIN_CSRF_COOKIE), tok,
+	    secure ? "; Secure" : ""));
+}
+
+bool
+web_anon_token_ok(struct ctx *c, const char *tok)
+{
+	const char	*cookie = http_cookie(c, auth_cookie_name(c,
+			    AUTH_LOGIN_CSRF_COOKIE));
+
+	return cookie != NULL && tok != NULL && tok[0] != '\0' &&
+	    strlen(cookie) == strlen(tok) && crypto_eq(cookie, tok,
+	    strlen(tok));
 }
 
 int

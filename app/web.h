@@ -60,6 +60,21 @@ int web_send_file(struct ctx *c, const struct file_node *f, bool inline_view);
  */
 void web_blank(json_t *v, bool words);
 
+/*
+ * Forms for someone without a session (login, invitation, link password)
+ * carry a double-submit token.  web_anon_token - a new one: 43 characters
+ * from RAND_bytes (request arena); NULL with ERR_CRYPTO recorded when the
+ * random generator fails.  web_anon_cookie - set it as the cookie, after
+ * web_render (which resets the headers): Path=/, HttpOnly,
+ * SameSite=Strict; under an https base URL the name has the __Host-
+ * prefix, which browsers keep only with Secure and Path=/ (RFC 6265bis
+ * §4.1.3.2), so both are set.  web_anon_token_ok - requesttoken is that
+ * cookie's value (constant-time comparison).
+ */
+const char *web_anon_token(struct ctx *c);
+void web_anon_cookie(struct ctx *c, const char *tok);
+bool web_anon_token_ok(struct ctx *c, const char *requesttoken);
+
 /* web_qr_svg - an inline SVG QR code of text (libqrencode); arena string. */
 const char *web_qr_svg(struct ctx *c, const char *text);
 
