@@ -191,6 +191,15 @@ h_link_page(struct ctx *c)
 	return web_render(c, 200, "link.html", "Shared report", d);
 }
 
+/* Where .../authenticate/{redirect} leads once the password is known. */
+static const char *
+after_auth(struct ctx *c)
+{
+	return arena_printf(c->arena, "/s/%s%s", http_param(c, "token"),
+	    strcmp(http_param(c, "redirect"), "downloadShare") == 0 ?
+	    "/download" : "");
+}
+
 /* GET /s/{token}/authenticate/{redirect} */
 int
 h_link_auth_page(struct ctx *c)
@@ -204,9 +213,7 @@ h_link_auth_page(struct ctx *c)
 	if ((e = link_session_ok(c, &s, &ok)) != ERR_OK)
 		return e;
 	if (ok)
-		return web_redirect(c, arena_printf(c->arena, "/s/%s%s",
-		    http_param(c, "token"), strcmp(http_param(c, "redirect"),
-		    "downloadShare") == 0 ? "/download" : ""));
+		return web_redirect(c, after_auth(c));
 	return password_page(c, &s, 200, NULL);
 }
 
@@ -221,10 +228,21 @@ h_link_auth_submit(struct ctx *c)
 	int		 e;
 
 	if ((e = live_link(c, &s)) != ERR_OK) {
+		/*
+		 * Guessing tokens: counted and throttled per address like a
+		 * wrong password (Nextcloud registers the attempt) - unchecked,
+		 * anyone could append rows to the audit trail without limit.
+		 */
 		err_clear(c);
-		(void)auth_throttle_fail(c, "link", "", NULL, 0, "unknown_link");
+		if ((e = auth_throttle_check(c, "link", "", &delay)) != ERR_OK)
+			return e;
+		if ((e = auth_throttle_fail(c, "link", "", NULL, 0,
+		    "unknown_link")) != ERR_OK)
+			return e;
 		return not_found(c);
 	}
+	if (s.password_hash == NULL)	/* nothing to enter (Nextcloud: 303) */
+		return web_redirect(c, after_auth(c));
 	if (!web_anon_token_ok(c, http_param(c, "requesttoken")))
 		return err_set(c, ERR_PRECONDITION, "CSRF check failed", NULL);
 	account = arena_printf(c->arena, "link:%lld", (long long)s.id);
@@ -255,9 +273,7 @@ h_link_auth_submit(struct ctx *c)
 		db_tx_rollback(c);
 	if (e != ERR_OK)
 		return e;
-	return web_redirect(c, arena_printf(c->arena, "/s/%s%s",
-	    http_param(c, "token"), strcmp(http_param(c, "redirect"),
-	    "downloadShare") == 0 ? "/download" : ""));
+	return web_redirect(c, after_auth(c));
 }
 
 /* The public DAV target for a link's shared node. */

@@ -539,6 +539,46 @@ def test_public_dav_writes_stay_inside_the_link(stack, staff, accounts):
     assert stack.worker_pids() == pids
 
 
+def test_unknown_link_tokens_are_throttled(stack):
+    """The password form of an unknown token recorded a failed attempt
+    and an audit row but never checked the throttle: anyone could append
+    rows to the append-only audit trail without limit.  Unknown tokens
+    now count like wrong passwords: 429 after ten from one address."""
+    ip = fresh_ip()
+    codes = []
+    for i in range(12):
+        r = requests.post(stack.url + "/s/Unknown%017d/authenticate/"
+                          "showShare" % i, data={"password": "x"},
+                          headers={"X-Forwarded-For": ip},
+                          allow_redirects=False)
+        codes.append(r.status_code)
+    assert codes == [404] * 11 + [429]
+    assert stack.psql("SELECT count(*) FROM audit_events WHERE action = "
+                      "'auth.link.failed' AND client_addr = '%s' AND "
+                      "details->>'reason' = 'unknown_link'" % ip) == "11"
+
+
+def test_password_form_of_a_link_without_password(stack, staff, accounts):
+    """Submitting the password form of a link that has no password was
+    refused as a CSRF failure (412) without the form's cookie and a 500
+    with it (a session row without a password hash); Nextcloud answers
+    303 to the share: there is nothing to enter."""
+    accounts.admin("settings", "set", "sharing.link.password_enforced", "0")
+    try:
+        r, o = staff.share(path="/Reports/report.pdf", shareType="3")
+    finally:
+        accounts.admin("settings", "set", "sharing.link.password_enforced",
+                       "1")
+    assert r.status_code == 200, o
+    token = o["data"]["token"]
+    for redirect, target in (("showShare", "/s/%s" % token),
+                             ("downloadShare", "/s/%s/download" % token)):
+        r = requests.post(stack.url + "/s/%s/authenticate/%s" % (
+            token, redirect), data={"password": ""}, headers={
+            "X-Forwarded-For": fresh_ip()}, allow_redirects=False)
+        assert (r.status_code, r.headers.get("Location")) == (303, target)
+
+
 def test_download_limit_race(stack, staff):
     l = link(staff, download_limit="1")
 
