@@ -55,6 +55,7 @@ davapp_fail(struct ctx *c, int status, const char *message)
 	case 412: e = ERR_PRECONDITION; break;
 	case 413: e = ERR_TOO_LARGE; break;
 	case 415: e = ERR_UNSUPPORTED; break;
+	case 429: e = ERR_THROTTLED; break;
 	case 507: e = ERR_NO_SPACE; break;
 	default:  e = ERR_INTERNAL; break;
 	}

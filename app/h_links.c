@@ -367,11 +367,28 @@ h_public_dav(struct ctx *c)
 	if (token == NULL)
 		token = user;	/* legacy: the token is the user name */
 	if (token == NULL || share_by_token(c, token, &s) != ERR_OK) {
+		/*
+		 * Nextcloud (§4.5): an unknown token is a 404 without
+		 * credentials, a 401 with them and always on the legacy
+		 * endpoint; the attempt counts like a wrong password.
+		 */
 		err_clear(c);
-		if (authz == NULL && http_param(c, "token") == NULL)
-			return davapp_fail(c, 401, "No 'Authorization: Basic' "
-			    "header found");
-		return davapp_fail(c, 404, "File not found");
+		if (token != NULL) {
+			if ((e = auth_throttle_check(c, "link", "", &delay)) ==
+			    ERR_THROTTLED) {
+				err_clear(c);
+				return davapp_fail(c, 429, "Too many wrong "
+				    "passwords");
+			}
+			if (e != ERR_OK || (e = auth_throttle_fail(c, "link", "",
+			    NULL, 0, "unknown_link")) != ERR_OK)
+				return e;
+		}
+		if (authz == NULL && http_param(c, "token") != NULL)
+			return davapp_fail(c, 404, "File not found");
+		return davapp_fail(c, 401, authz == NULL ? "No 'Authorization: "
+		    "Basic' header found" : "Username or password was "
+		    "incorrect");
 	}
 	if ((e = link_session_ok(c, &s, &ok)) != ERR_OK)
 		return e;

@@ -358,8 +358,8 @@ def test_zz_erasure_end_to_end(stack, world, accounts, mailbox):
                          (w.rid, ver)).status_code == 404
     assert w.ma.dav("GET", name).status_code == 404
     assert name not in received_name(w.ma)
-    assert public_get(stack, w.link["token"],
-                      "Link-password-1").status_code == 404
+    assert public_get(stack, w.link["token"],   # an ended link (§4.5)
+                      "Link-password-1").status_code == 401
     lk = requests.get(w.link["url"], headers={"X-Forwarded-For": fresh_ip()})
     assert lk.status_code == 404
     s = requests.get(stack.url + "/ocs/v2.php/apps/files_sharing/api/v1/"

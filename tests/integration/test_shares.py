@@ -87,6 +87,9 @@ def link(staff, **extra):
 
 
 def public_get(stack, token, pw="Link-password-1"):
+    """GET through public WebDAV with the password as Basic credentials:
+    an unknown, expired, revoked or used-up link is then a 401, like a
+    wrong password (Nextcloud 34, PublicAuth), the same for all four."""
     return requests.get(stack.url + "/public.php/dav/files/%s/" % token,
                         auth=("anonymous", pw),
                         headers={"X-Forwarded-For": fresh_ip()})
@@ -118,7 +121,7 @@ def test_group_share_link_and_listing(stack, staff, clinic, clock):
     at(clock, "2026-06-10 21:59:00")   # 23:59 in Berlin (CEST)
     assert public_get(stack, l["token"]).status_code == 200
     at(clock, "2026-06-10 22:00:30")   # past midnight in Berlin
-    assert public_get(stack, l["token"]).status_code == 404
+    assert public_get(stack, l["token"]).status_code == 401
     clock.set_clock(0)
     # the client's listing: every §3.9 field with its type
     r = staff.ocs("GET")
@@ -359,7 +362,7 @@ def test_expiry_matrix(stack, staff, clock, accounts, zone, now, date, ok,
     at(clock, valid)
     assert public_get(stack, tok).status_code == 200
     at(clock, gone)
-    assert public_get(stack, tok).status_code == 404
+    assert public_get(stack, tok).status_code == 401
     assert requests.get(stack.url + "/s/" + tok).status_code == 404
     assert staff.ocs("GET", "/" + o["data"]["id"]).status_code == 404
     # the sweeper marks it; the row stays as evidence
@@ -410,7 +413,7 @@ def test_links_password_flow_sessions_and_revocation(stack, staff):
     unknown = b.get(stack.url + "/s/" + "Q" * 24)
     assert gone.status_code == unknown.status_code == 404
     assert gone.text == unknown.text
-    assert public_get(stack, tok, "Another-password-2").status_code == 404
+    assert public_get(stack, tok, "Another-password-2").status_code == 401
     assert stack.psql("SELECT end_reason FROM shares WHERE id = %s" % sid) \
         == "deleted"
 
@@ -558,6 +561,36 @@ def test_unknown_link_tokens_are_throttled(stack):
                       "details->>'reason' = 'unknown_link'" % ip) == "11"
 
 
+def test_unknown_token_on_public_dav(stack):
+    """Nextcloud 34 (§4.5): an unknown token is a 404 on the new endpoint
+    without credentials, a 401 with them (refx said 404) and a 401 on the
+    legacy one; each attempt counts like a wrong password (refx counted
+    none), 429 after ten from one address."""
+    ip = fresh_ip()
+    h = {"X-Forwarded-For": ip}
+    new = stack.url + "/public.php/dav/files/Unknown%017d/"
+    r = requests.get(new % 1, headers=h)
+    assert r.status_code == 404
+    r = requests.request("PROPFIND", new % 2, headers=h, auth=("a", "b"))
+    assert r.status_code == 401
+    assert r.headers["WWW-Authenticate"] == \
+        'Basic realm="refx", charset="UTF-8"'
+    assert "Username or password was incorrect" in r.text
+    legacy = stack.url + "/public.php/webdav/"
+    r = requests.get(legacy, headers=h, auth=("Unknown%017d" % 3, ""))
+    assert r.status_code == 401
+    codes = [requests.get(new % i, headers=h).status_code
+             for i in range(4, 13)]
+    assert codes == [404] * 8 + [429]
+    assert stack.psql("SELECT count(*) FROM audit_events WHERE action = "
+                      "'auth.link.failed' AND client_addr = '%s' AND "
+                      "details->>'reason' = 'unknown_link'" % ip) == "11"
+    # no token at all on the legacy endpoint: a challenge, nothing counted
+    r = requests.get(legacy, headers={"X-Forwarded-For": fresh_ip()})
+    assert r.status_code == 401
+    assert "No 'Authorization: Basic' header found" in r.text
+
+
 def test_password_form_of_a_link_without_password(stack, staff, accounts):
     """Submitting the password form of a link that has no password was
     refused as a CSRF failure (412) without the form's cookie and a 500
@@ -602,7 +635,7 @@ def test_failed_download_does_not_use_up_the_link(stack, staff):
         assert public_get(stack, l["token"]).status_code == 500
     r = public_get(stack, l["token"])
     assert (r.status_code, r.content) == (200, b"%PDF-1.4 report")
-    assert public_get(stack, l["token"]).status_code == 404
+    assert public_get(stack, l["token"]).status_code == 401
     assert stack.psql("SELECT count(*) FROM audit_events WHERE action = "
                       "'link.download' AND actor_type = 'link' AND "
                       "actor_credential_id = %s" % l["id"]) == "1"
@@ -687,7 +720,7 @@ def test_move_out_of_a_share_changes_owner(stack, accounts):
         "JOIN files p ON p.id = c.parent_id WHERE p.name = 'sub' AND "
         "c.name IN ('x.txt', 'new.txt'))" % b.uid)
     assert owners == "new.txt=%s,sub=%s,x.txt=%s" % (b.uid, b.uid, b.uid)
-    assert public_get(stack, token).status_code == 404
+    assert public_get(stack, token).status_code == 401
     assert b.dav("GET", "sub/x.txt").content == b"moved"
     assert a.dav("GET", "F/sub/x.txt").status_code == 404
 
