@@ -72,13 +72,12 @@ exec_stmt(struct db *db, const char *sql, int n, const char *const *vals,
 			return PQexecParams(db->conn, sql, n, NULL, vals, lens,
 			    fmts, result_format);
 		p = PQprepare(db->conn, name, sql, n, NULL);
-		if (p == NULL || PQresultStatus(p) != PGRES_COMMAND_OK) {
-			/* e.g. inside a failed transaction: the plain path
-			   reports the same error the caller expects */
-			PQclear(p);
-			return PQexecParams(db->conn, sql, n, NULL, vals, lens,
-			    fmts, result_format);
-		}
+		if (p == NULL || PQresultStatus(p) != PGRES_COMMAND_OK)
+			/* the statement's own error (a parse or analysis
+			   error aborts a transaction: running it again would
+			   report only 25P02), or NULL when the connection
+			   failed (the caller reconnects) */
+			return p;
 		PQclear(p);
 		db->stmt[i] = sql;
 		db->nstmt++;
