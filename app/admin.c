@@ -443,6 +443,42 @@ cmd_shares(const struct conf *conf, const char *pw, int argc, char **argv)
 	return 0;
 }
 
+/*
+ * housekeeping: the periodic clean-up in one transaction (a timer runs
+ * it, conf/refx-housekeeping.timer): expired shares ended, idle chunked
+ * uploads dropped, authentication leftovers deleted (auth_housekeeping).
+ */
+static int
+cmd_housekeeping(const struct conf *conf, const char *pw, int argc,
+    char **argv)
+{
+	struct auth_housekeeping a;
+	struct ctx	 c;
+	int64_t		 shares = 0, uploads = 0;
+	int		 e;
+
+	(void)argv;
+	if (argc != 1) {
+		fprintf(stderr, "usage: refx-admin housekeeping\n");
+		return 2;
+	}
+	if (cli_open(&c, conf, pw) != 0)
+		return 1;
+	if ((e = share_expire_sweep(&c, &shares)) == ERR_OK &&
+	    (e = uploads_purge(&c, 0, &uploads)) == ERR_OK)
+		e = auth_housekeeping(&c, &a);
+	if (cli_close(&c, e) != 0)
+		return 1;
+	printf("expired shares ended: %lld\nstale uploads purged: %lld\n"
+	    "failed attempts deleted: %lld\nsessions deleted: %lld\n"
+	    "link sessions deleted: %lld\nlogin flows deleted: %lld\n"
+	    "unreceived app passwords revoked: %lld\n", (long long)shares,
+	    (long long)uploads, (long long)a.failures, (long long)a.sessions,
+	    (long long)a.link_sessions, (long long)a.flows,
+	    (long long)a.app_passwords);
+	return 0;
+}
+
 static int
 cmd_purge(const struct conf *conf, const char *pw, int argc, char **argv)
 {
@@ -739,6 +775,8 @@ static const struct cmd cmds[] = {
 	    cmd_purge },
 	{ "mail", "send [--loop]: deliver queued notification e-mail",
 	    cmd_mail },
+	{ "housekeeping", "end expired shares, drop idle uploads, delete old "
+	    "sessions, flows and failed attempts (timer)", cmd_housekeeping },
 	{ "shares", "expire: end shares whose expiry passed (safe from cron)",
 	    cmd_shares },
 	{ "files", "verify: every file has complete content that decrypts",

@@ -172,9 +172,13 @@ h_flow_start(struct ctx *c)
 	return web_redirect(c, buf_cstr(&to));
 }
 
-/* The live, ungranted flow for the stateToken parameter. */
+/*
+ * The live, ungranted flow for the stateToken parameter; with lock, its
+ * row stays locked to the end of the transaction: a second grant of the
+ * same flow (a double click) waits and then finds it granted.
+ */
 static int
-flow_by_state(struct ctx *c, int64_t *id, const char **client)
+flow_by_state(struct ctx *c, bool lock, int64_t *id, const char **client)
 {
 	const char	*st = http_param(c, "stateToken");
 	unsigned char	 sh[32];
@@ -184,9 +188,15 @@ flow_by_state(struct ctx *c, int64_t *id, const char **client)
 	if (st == NULL || st[0] == '\0')
 		return err_set(c, ERR_FORBIDDEN, "State token missing", NULL);
 	token_hash(st, sh);
-	e = db_query(c, &r, "SELECT id, client_name FROM login_flows WHERE "
-	    "state_hash = $1 AND granted_at IS NULL AND expires_at > "
-	    "to_timestamp($2)", "bi", sh, sizeof(sh), settings_now(c));
+	if (lock)
+		e = db_query(c, &r, "SELECT id, client_name FROM login_flows "
+		    "WHERE state_hash = $1 AND granted_at IS NULL AND expires_at "
+		    "> to_timestamp($2) FOR NO KEY UPDATE", "bi", sh, sizeof(sh),
+		    settings_now(c));
+	else
+		e = db_query(c, &r, "SELECT id, client_name FROM login_flows "
+		    "WHERE state_hash = $1 AND granted_at IS NULL AND expires_at "
+		    "> to_timestamp($2)", "bi", sh, sizeof(sh), settings_now(c));
 	if (e != ERR_OK)
 		return e;
 	if (db_rows_n(r) != 1)
@@ -205,7 +215,7 @@ h_flow_grant_page(struct ctx *c)
 	int64_t		 id;
 	int		 e;
 
-	if ((e = flow_by_state(c, &id, &client)) != ERR_OK)
+	if ((e = flow_by_state(c, false, &id, &client)) != ERR_OK)
 		return e;
 	return web_render(c, 200, "flow_grant.html", "Connect to your account",
 	    json_pack("{s:s,s:s,s:s}", "client_name", client, "state_token",
@@ -223,7 +233,7 @@ h_flow_grant(struct ctx *c)
 	size_t			 n;
 	int			 e;
 
-	if ((e = flow_by_state(c, &id, &client)) != ERR_OK)
+	if ((e = flow_by_state(c, true, &id, &client)) != ERR_OK)
 		return e;
 	if ((e = auth_app_password_create(c, c->user->id, client, &plain,
 	    &ap_id)) != ERR_OK)

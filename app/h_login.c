@@ -321,6 +321,7 @@ security_page(struct ctx *c, int status, const char *new_password,
 {
 	struct db_rows	*r;
 	json_t		*apps = json_array(), *sessions = json_array(), *d;
+	int64_t		 idle, absolute;
 	int		 e;
 
 	if ((e = db_query(c, &r, "SELECT id, name, to_char(created_at AT TIME "
@@ -333,12 +334,20 @@ security_page(struct ctx *c, int status, const char *new_password,
 		json_array_append_new(apps, json_pack("{s:s,s:s,s:s,s:s}", "id",
 		    db_get(r, i, 0), "name", db_get(r, i, 1), "created",
 		    db_get(r, i, 2), "last_used", db_get(r, i, 3)));
+	/* the live ones: not ended, not timed out (auth_session_lookup) */
+	if ((e = settings_int(c, "session.idle_timeout_s", &idle)) != ERR_OK ||
+	    (e = settings_int(c, "session.absolute_timeout_s", &absolute)) !=
+	    ERR_OK)
+		return e;
 	if ((e = db_query(c, &r, "SELECT id = $2, to_char(created_at AT TIME "
 	    "ZONE 'UTC', 'YYYY-MM-DD HH24:MI \"UTC\"'), to_char(last_seen_at AT "
 	    "TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI \"UTC\"'), coalesce(host("
 	    "client_addr), '-'), coalesce(user_agent, '') FROM sessions WHERE "
-	    "user_id = $1 AND ended_at IS NULL ORDER BY id", "ii", c->user->id,
-	    c->user->session_id)) != ERR_OK)
+	    "user_id = $1 AND ended_at IS NULL AND last_seen_at > to_timestamp("
+	    "$3::bigint - $4::bigint) AND created_at > to_timestamp($3::bigint "
+	    "- $5::bigint) ORDER BY id",
+	    "iiiii", c->user->id, c->user->session_id, settings_now(c), idle,
+	    absolute)) != ERR_OK)
 		return e;
 	for (int i = 0; i < db_rows_n(r); i++)
 		json_array_append_new(sessions, json_pack("{s:b,s:s,s:s,s:s,s:s}",

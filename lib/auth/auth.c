@@ -1130,3 +1130,54 @@ auth_backup_code_use(struct ctx *c, int64_t user_id, const char *code)
 		return err_set(c, ERR_UNAUTH, "Invalid two-factor code", NULL);
 	return ERR_OK;
 }
+
+/* ---------------------------------------------------------------- housekeeping */
+
+int
+auth_housekeeping(struct ctx *c, struct auth_housekeeping *out)
+{
+	struct audit_event	 ev = { 0 };
+	struct db_rows		*r;
+	int64_t			 idle, absolute, now = settings_now(c);
+	int			 e;
+
+	memset(out, 0, sizeof(*out));
+	if ((e = settings_int(c, "session.idle_timeout_s", &idle)) != ERR_OK ||
+	    (e = settings_int(c, "session.absolute_timeout_s", &absolute)) !=
+	    ERR_OK)
+		return e;
+	if ((e = db_query(c, &r, "UPDATE app_passwords SET revoked_at = "
+	    "to_timestamp($1) WHERE revoked_at IS NULL AND id IN (SELECT "
+	    "app_password_id FROM login_flows WHERE granted_at IS NOT NULL AND "
+	    "consumed_at IS NULL AND expires_at <= to_timestamp($1))", "i",
+	    now)) != ERR_OK)
+		return e;
+	out->app_passwords = db_affected(r);
+	if ((e = db_query(c, &r, "DELETE FROM login_flows WHERE expires_at <= "
+	    "to_timestamp($1)", "i", now)) != ERR_OK)
+		return e;
+	out->flows = db_affected(r);
+	/* the same instants auth_session_lookup refuses */
+	if ((e = db_query(c, &r, "DELETE FROM sessions WHERE ended_at IS NOT "
+	    "NULL OR last_seen_at <= to_timestamp($1::bigint - $2::bigint) OR "
+	    "created_at <= to_timestamp($1::bigint - $3::bigint)", "iii", now,
+	    idle, absolute)) != ERR_OK)
+		return e;
+	out->sessions = db_affected(r);
+	if ((e = db_query(c, &r, "DELETE FROM link_sessions WHERE expires_at <= "
+	    "to_timestamp($1)", "i", now)) != ERR_OK)
+		return e;
+	out->link_sessions = db_affected(r);
+	if ((e = db_query(c, &r, "DELETE FROM auth_failures WHERE at <= "
+	    "to_timestamp($1) - interval '12 hours'", "i", now)) != ERR_OK)
+		return e;
+	out->failures = db_affected(r);
+	ev.action = "system.housekeeping";
+	ev.actor = AUDIT_ACTOR_SYSTEM;
+	ev.details = json_pack("{s:I,s:I,s:I,s:I,s:I}", "failed_attempts",
+	    (json_int_t)out->failures, "sessions", (json_int_t)out->sessions,
+	    "link_sessions", (json_int_t)out->link_sessions, "login_flows",
+	    (json_int_t)out->flows, "app_passwords_revoked",
+	    (json_int_t)out->app_passwords);
+	return audit_write(c, &ev);
+}

@@ -220,6 +220,22 @@ int auth_totp_enable(struct ctx *c, int64_t user_id, const char *codes[10]);
 int auth_backup_code_use(struct ctx *c, int64_t user_id, const char *code);
 
 /*
+ * auth_housekeeping - delete what authentication needs only for a while
+ * (GDPR Art. 5(1)(e), storage limitation; `refx-admin housekeeping`):
+ * failed attempts (client subnets, login names) older than 12 hours, the
+ * longest throttle window; web sessions ended or past their idle or
+ * absolute timeout (settings session.*); link sessions past expiry; Login
+ * Flow v2 flows past their 20 minutes, revoking the app password of a
+ * flow granted but never polled (nobody received it).  Counts in *out;
+ * one audit row (system.housekeeping) with them.  Runs in the caller's
+ * transaction; on an error the caller rolls back and nothing is deleted.
+ */
+struct auth_housekeeping {
+	int64_t	 failures, sessions, link_sessions, flows, app_passwords;
+};
+int auth_housekeeping(struct ctx *c, struct auth_housekeeping *out);
+
+/*
  * auth_totp_code - the RFC 6238 code of secret at unix time t (for tests and
  * the CLI); writes 7 bytes (6 digits + NUL) to out.  0, or -1 on failure.
  */

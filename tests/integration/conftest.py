@@ -164,6 +164,11 @@ class Stack:
         return int(self.psql("SELECT count(*) FROM pg_stat_activity WHERE "
                              "%d = ANY(pg_blocking_pids(pid))" % pid))
 
+    def lock_waits(self):
+        """How many sessions wait for a lock at all."""
+        return int(self.psql("SELECT count(*) FROM pg_stat_activity WHERE "
+                             "cardinality(pg_blocking_pids(pid)) > 0"))
+
     def worker_logs(self):
         text = ""
         for i in (1, 2):

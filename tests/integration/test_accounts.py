@@ -4,13 +4,14 @@ Login Flow v2, provisioning rights, clinics and the audit trail."""
 import json
 import re
 import subprocess
+import threading
 import time
 import urllib.parse
 
 import pytest
 import requests
 
-from conftest import fresh_ip, hidden, ocs_session, totp
+from conftest import fresh_ip, hidden, ocs_session, totp, wait_for
 
 V1 = "/ocs/v1.php"
 V2 = "/ocs/v2.php"
@@ -452,6 +453,59 @@ def test_login_flow_v2(stack, accounts, prefix):
         "stateToken": "x"})
     assert r.status_code in (403, 412)
     assert len(audit_rows(stack, "auth.loginflow.grant")) >= 1
+
+
+def test_login_flow_granted_twice_at_once(stack, accounts):
+    """Two grants of one flow at once (a double click) both read the flow
+    as open, both created an app password, and the second overwrote the
+    first one's sealed copy: a live app password nobody ever received.
+    The grant now locks the flow: one grant, one app password, the other
+    click answers 403.  The flow's row is held by another session until
+    both requests wait, so the two are truly concurrent."""
+    uid, pw, ap = accounts.user("dbl", roles=["referrer"])
+    d = requests.post(stack.url + "/index.php/login/v2").json()
+    s = accounts.browser()
+    page = s.get(d["login"])
+    r = s.post(stack.url + "/login", data={
+        "user": uid, "password": pw,
+        "requesttoken": hidden(page.text, "requesttoken"),
+        "redirect_url": hidden(page.text, "redirect_url")})
+    state = hidden(r.text, "stateToken")
+    # the second click from another session of the account: one session's
+    # requests would queue behind each other on its session row
+    s2 = accounts.browser()
+    accounts.web_login(s2, uid, pw)
+    page2 = s2.get(stack.url + "/login/v2/grant", params={"stateToken": state})
+    assert page2.status_code == 200
+    forms = [(s, {"requesttoken": hidden(r.text, "requesttoken"),
+                  "stateToken": state}),
+             (s2, {"requesttoken": hidden(page2.text, "requesttoken"),
+                   "stateToken": state})]
+    flow = stack.psql("SELECT max(id) FROM login_flows")
+    aps = "SELECT count(*) FROM app_passwords WHERE user_id = (SELECT id " \
+        "FROM users WHERE uid = '%s')" % uid
+    before = int(stack.psql(aps))
+    codes = []
+
+    def grant(b, form):
+        codes.append(b.post(stack.url + "/login/v2/grant",
+                            data=form).status_code)
+    with stack.holding("SELECT 1 FROM login_flows WHERE id = %s FOR UPDATE"
+                       % flow) as pid:
+        ts = [threading.Thread(target=grant, args=f) for f in forms]
+        for t in ts:
+            t.start()
+        # one waits for the held row, the other queues behind it
+        assert wait_for(lambda: stack.waiting_on(pid) == 1 and
+                        stack.lock_waits() == 2, 30)
+    for t in ts:
+        t.join()
+    assert sorted(codes) == [200, 403]
+    assert int(stack.psql(aps)) == before + 1
+    creds = requests.post(d["poll"]["endpoint"],
+                          data={"token": d["poll"]["token"]}).json()
+    assert ocs_session(stack, uid, creds["appPassword"]).get(
+        stack.url + V2 + "/cloud/user").status_code == 200
 
 
 def test_login_flow_with_two_factor_and_adjacent_step(stack, accounts):
@@ -993,3 +1047,116 @@ def test_password_change(stack, accounts):
                                 "OCS-APIRequest": "true",
                                 "X-Forwarded-For": fresh_ip()}).status_code
     assert (basic(pw), basic("New-Pass-word-42!")) == (401, 200)
+
+
+def test_housekeeping_deletes_what_authentication_keeps_for_a_while(
+        stack, accounts):
+    """Nothing deleted failed attempts (client subnets, login names), web
+    sessions, link sessions or Login Flow v2 rows: they stayed forever,
+    and an app password granted to a flow nobody polled stayed live.
+    `refx-admin housekeeping` (a timer, conf/) deletes what is past its
+    time and keeps what is not; the account page lists live sessions
+    only."""
+    accounts.admin("housekeeping")          # what earlier tests left
+    ref, rpw, _ = accounts.user("hkr", roles=["referrer"])
+    staff, _, sap = accounts.user("hks", roles=["staff"])
+    rid = user_id(stack, ref)
+
+    def sessions():
+        return stack.psql("SELECT count(*) FROM sessions WHERE user_id = %s"
+                          % rid)
+    # web sessions: one live, one logged out, one idle too long
+    live, out, idle = (accounts.browser() for _ in range(3))
+    for b in (live, out, idle):
+        accounts.web_login(b, ref, rpw)
+    page = out.get(stack.url + "/settings/security")
+    out.post(stack.url + "/logout", data={
+        "requesttoken": hidden(page.text, "requesttoken")})
+    old = stack.psql("SELECT max(id) FROM sessions WHERE user_id = %s AND "
+                     "ended_at IS NULL" % rid)
+    stack.psql("UPDATE sessions SET last_seen_at = now() - interval "
+               "'400 days', created_at = now() - interval '400 days' WHERE "
+               "id = %s" % old)
+    page = live.get(stack.url + "/settings/security")
+    table = page.text.split("/settings/sessions/logout-everywhere")[0]
+    assert table.rsplit("<tbody>", 1)[1].count("<tr>") == 1  # not the idle
+    assert sessions() == "3"
+    # failed attempts: one from now, one from 13 hours ago
+    who = accounts.uid("nobody")
+    for _ in range(2):
+        accounts.web_login(accounts.browser(), who, "wrong")
+    stack.psql("UPDATE auth_failures SET at = now() - interval '13 hours' "
+               "WHERE id = (SELECT min(id) FROM auth_failures WHERE "
+               "account = '%s')" % who)
+    # link sessions: one live, one expired
+    s = requests.Session()
+    s.auth = (staff, sap)
+    s.headers["X-Forwarded-For"] = fresh_ip()
+    s.put(stack.url + "/remote.php/dav/files/%s/hk.pdf" % staff,
+          data=b"%PDF-1.4 hk")
+    token = s.post(stack.url + "/ocs/v2.php/apps/files_sharing/api/v1/"
+                   "shares", params={"format": "json"},
+                   headers={"OCS-APIRequest": "true"},
+                   data={"path": "/hk.pdf", "shareType": "3",
+                         "password": "Link-password-1"}).json()[
+        "ocs"]["data"]["token"]
+    for _ in range(2):
+        b = accounts.browser()
+        page = b.get(stack.url + "/s/%s/authenticate/showShare" % token)
+        r = b.post(stack.url + "/s/%s/authenticate/showShare" % token,
+                   data={"password": "Link-password-1", "requesttoken":
+                         hidden(page.text, "requesttoken")},
+                   allow_redirects=False)
+        assert r.status_code == 303
+    link = "SELECT count(*) FROM link_sessions l JOIN shares s ON s.id = " \
+        "l.share_id WHERE s.token_prefix = '%s'" % token[:6]
+    assert stack.psql(link) == "2"
+    stack.psql("UPDATE link_sessions SET expires_at = now() - interval "
+               "'1 second' WHERE id = (SELECT max(l.id) FROM link_sessions l "
+               "JOIN shares s ON s.id = l.share_id WHERE s.token_prefix = "
+               "'%s')" % token[:6])
+    # login flows: granted and never polled, started only, fresh
+    flows = []
+    for _ in range(3):
+        flows.append(requests.post(stack.url + "/index.php/login/v2").json())
+    b = accounts.browser()
+    page = b.get(flows[0]["login"])
+    r = b.post(stack.url + "/login", data={
+        "user": ref, "password": rpw,
+        "requesttoken": hidden(page.text, "requesttoken"),
+        "redirect_url": hidden(page.text, "redirect_url")})
+    assert b.post(stack.url + "/login/v2/grant", data={
+        "requesttoken": hidden(r.text, "requesttoken"),
+        "stateToken": hidden(r.text, "stateToken")}).status_code == 200
+    granted = stack.psql("SELECT app_password_id FROM login_flows WHERE "
+                         "granted_at IS NOT NULL ORDER BY id DESC LIMIT 1")
+    ids = stack.psql("SELECT string_agg(id::text, ',' ORDER BY id) FROM "
+                     "(SELECT id FROM login_flows ORDER BY id DESC LIMIT 3) "
+                     "f").split(",")
+    stack.psql("UPDATE login_flows SET expires_at = now() - interval "
+               "'1 second' WHERE id IN (%s, %s)" % (ids[0], ids[1]))
+    assert sessions() == "4"                # the flow's browser too
+
+    r = accounts.admin("housekeeping")
+    assert r.stdout == (
+        "expired shares ended: 0\nstale uploads purged: 0\n"
+        "failed attempts deleted: 1\nsessions deleted: 2\n"
+        "link sessions deleted: 1\nlogin flows deleted: 2\n"
+        "unreceived app passwords revoked: 1\n")
+    assert sessions() == "2"
+    assert live.get(stack.url + "/settings/security").status_code == 200
+    assert stack.psql("SELECT count(*) FROM auth_failures WHERE account = "
+                      "'%s'" % who) == "1"
+    assert stack.psql(link) == "1"
+    assert stack.psql("SELECT revoked_at IS NOT NULL FROM app_passwords "
+                      "WHERE id = %s" % granted) == "t"
+    r = requests.post(flows[2]["poll"]["endpoint"],
+                      data={"token": flows[2]["poll"]["token"]})
+    assert (r.status_code, r.text) == (404, "[]")   # fresh, not granted
+    assert stack.psql("SELECT string_agg(id::text, ',') FROM login_flows "
+                      "WHERE id IN (%s)" % ",".join(ids)) == ids[2]
+    assert stack.psql(
+        "SELECT details FROM audit_events WHERE action = "
+        "'system.housekeeping' ORDER BY id DESC LIMIT 1") == (
+        '{"sessions": 2, "login_flows": 2, "link_sessions": 1, '
+        '"failed_attempts": 1, "app_passwords_revoked": 1}')
