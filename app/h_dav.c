@@ -201,6 +201,17 @@ audit_file_as(struct ctx *c, const struct davapp_target *t, const char *action,
 }
 
 /*
+ * A file drop (a link without READ, Nextcloud's FilesDropPlugin): uploads
+ * only, straight into the shared folder, renamed instead of replacing, and
+ * no answer tells whether a name exists.
+ */
+static bool
+is_drop(const struct davapp_target *t)
+{
+	return t->link_root != NULL && !(t->link_perms & PERM_READ);
+}
+
+/*
  * The top of target t's tree: the account's root folder, or the shared
  * node of a link (not deleted, moved or copied through the link).
  */
@@ -1152,7 +1163,9 @@ davapp_store(struct ctx *c, const struct davapp_target *t,
 
 	if ((e = resolve_parent(c, t, &parent, &name)) != ERR_OK)
 		return e;
-	e = resolve_any(c, t, t->segs, t->nseg, &old);
+	/* a file drop sees no files: nothing "exists", nothing is replaced */
+	e = is_drop(t) ? ERR_NOTFOUND : resolve_any(c, t, t->segs, t->nseg,
+	    &old);
 	exists = e == ERR_OK;
 	if (e == ERR_NOTFOUND)
 		err_clear(c);
@@ -1182,8 +1195,14 @@ davapp_store(struct ctx *c, const struct davapp_target *t,
 			return davapp_fail(c, 400, "X-OC-MTime header must be a "
 			    "valid positive integer");
 	}
-	if ((e = files_put(c, &parent, name, blob, files_mimetype(name), mtime,
-	    ck, &out, &created)) != ERR_OK)
+	if (is_drop(t)) {
+		e = files_put_unique(c, &parent, name, blob,
+		    files_mimetype(name), mtime, ck, &out);
+		created = true;
+	} else
+		e = files_put(c, &parent, name, blob, files_mimetype(name),
+		    mtime, ck, &out, &created);
+	if (e != ERR_OK)
 		return e;
 	if (parent.view_shared) {
 		out.view_shared = true;
@@ -1217,6 +1236,9 @@ put(struct ctx *c, const struct davapp_target *t)
 	int			 e;
 
 	/* Fail early, before reading a large body, when we can. */
+	if (is_drop(t) && t->nseg != 1)
+		return davapp_fail(c, 405, "A nickname header is required when "
+		    "uploading subfolders");
 	if ((e = resolve_parent(c, t, &parent, &name)) != ERR_OK)
 		return e;
 	if (len != NULL)

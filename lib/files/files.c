@@ -73,7 +73,7 @@ files_normalize_name(struct ctx *c, const char *name, const char **out)
 	    UTF8PROC_NULLTERM | UTF8PROC_STABLE | UTF8PROC_COMPOSE);
 	if (n < 0)
 		return err_set(c, ERR_INVAL, "name is not valid UTF-8", NULL);
-	if (n > 255) {
+	if (n > FILES_NAME_MAX) {
 		free(nfc);
 		return err_set(c, ERR_INVAL, "name longer than 255 bytes", NULL);
 	}
@@ -331,10 +331,71 @@ files_mkdir(struct ctx *c, const struct file_node *parent, const char *name,
 	return files_get(c, id, out);
 }
 
-int
-files_put(struct ctx *c, const struct file_node *folder, const char *name,
-    const struct blob_info *blob, const char *mimetype, int64_t mtime,
-    const char *checksum, struct file_node *out, bool *created)
+/*
+ * Split nm for numbered alternatives "base (n).ext": ext from the last
+ * dot that is not the first character; a base ending in " (k)" loses
+ * that suffix and counting starts at k + 1, else at 2.
+ */
+static void
+numbered(struct ctx *c, const char *nm, const char **base, const char **ext,
+    int64_t *start)
+{
+	const char	*dot = strrchr(nm, '.');
+	size_t		 blen = dot != NULL && dot != nm ? (size_t)(dot - nm) :
+			    strlen(nm);
+	size_t		 i;
+	int64_t		 k = 0, mul = 1;
+
+	*ext = nm + blen;
+	*start = 2;
+	if (blen >= 4 && nm[blen - 1] == ')') {
+		for (i = blen - 2; i > 0 && nm[i] >= '0' && nm[i] <= '9' &&
+		    mul <= 100000000; i--, mul *= 10)
+			k += (nm[i] - '0') * mul;
+		if (i >= 1 && i < blen - 2 && nm[i] == '(' && nm[i - 1] == ' ' &&
+		    k >= 1) {
+			*start = k + 1;
+			blen = i - 1;
+		}
+	}
+	*base = arena_strndup(c->arena, nm, blen);
+}
+
+/* nm if no child of parent has it, else the first free alternative. */
+static int
+free_name(struct ctx *c, int64_t parent, const char *nm, const char **out)
+{
+	struct file_node old;
+	const char	*base, *ext;
+	int64_t		 n;
+	bool		 found;
+	int		 e;
+
+	if ((e = child(c, parent, nm, &old, &found)) != ERR_OK || !found) {
+		*out = nm;
+		return e;
+	}
+	numbered(c, nm, &base, &ext, &n);
+	for (int i = 0; i < 1000; i++, n++) {
+		const char *cand = arena_printf(c->arena, "%s (%lld)%s", base,
+		    (long long)n, ext);
+
+		if (strlen(cand) > FILES_NAME_MAX)
+			break;
+		if ((e = child(c, parent, cand, &old, &found)) != ERR_OK ||
+		    !found) {
+			*out = cand;
+			return e;
+		}
+	}
+	return err_set(c, ERR_CONFLICT, "No free name for the upload", NULL);
+}
+
+static int
+put(struct ctx *c, const struct file_node *folder, const char *name,
+    bool unique, const struct blob_info *blob, const char *mimetype,
+    int64_t mtime, const char *checksum, struct file_node *out,
+    bool *created)
 {
 	struct file_node old, dir;
 	const struct file_node *parent = &dir;
@@ -349,6 +410,8 @@ files_put(struct ctx *c, const struct file_node *folder, const char *name,
 	if (mtime == 0)
 		mtime = settings_now(c);
 	if ((e = lock_fresh(c, folder->id, folder->id, &dir)) != ERR_OK)
+		return e;
+	if (unique && (e = free_name(c, parent->id, nm, &nm)) != ERR_OK)
 		return e;
 	if ((e = child(c, parent->id, nm, &old, &found)) != ERR_OK)
 		return e;
@@ -384,6 +447,26 @@ files_put(struct ctx *c, const struct file_node *folder, const char *name,
 		return e;
 	*created = !found;
 	return files_get(c, id, out);
+}
+
+int
+files_put(struct ctx *c, const struct file_node *folder, const char *name,
+    const struct blob_info *blob, const char *mimetype, int64_t mtime,
+    const char *checksum, struct file_node *out, bool *created)
+{
+	return put(c, folder, name, false, blob, mimetype, mtime, checksum, out,
+	    created);
+}
+
+int
+files_put_unique(struct ctx *c, const struct file_node *folder,
+    const char *name, const struct blob_info *blob, const char *mimetype,
+    int64_t mtime, const char *checksum, struct file_node *out)
+{
+	bool	 created;
+
+	return put(c, folder, name, true, blob, mimetype, mtime, checksum, out,
+	    &created);
 }
 
 int

@@ -94,6 +94,9 @@ int files_list(struct ctx *c, const struct file_node *dir, bool recursive,
 int files_mkdir(struct ctx *c, const struct file_node *parent, const char *name,
     int64_t mtime, struct file_node *out);
 
+/* A file name is at most this many bytes (UTF-8, NFC). */
+#define FILES_NAME_MAX	255
+
 /*
  * files_put - store blob as parent/name: a new file (*created = true) or
  * new content for the existing one (ERR_CONFLICT if that is a folder).
@@ -104,6 +107,18 @@ int files_mkdir(struct ctx *c, const struct file_node *parent, const char *name,
 int files_put(struct ctx *c, const struct file_node *parent, const char *name,
     const struct blob_info *blob, const char *mimetype, int64_t mtime,
     const char *checksum, struct file_node *out, bool *created);
+
+/*
+ * files_put_unique - store blob as a new file in parent, never replacing
+ * anything (a file drop, Nextcloud's FilesDropPlugin): under name if that
+ * is free, else the first free of "base (2).ext", "base (3).ext", ... (a
+ * name already ending in " (N)" counts on from N+1), chosen under the
+ * tree's lock.  *out is the new file, its name the one chosen.
+ * ERR_CONFLICT when 1,000 candidates are taken; otherwise as files_put.
+ */
+int files_put_unique(struct ctx *c, const struct file_node *parent,
+    const char *name, const struct blob_info *blob, const char *mimetype,
+    int64_t mtime, const char *checksum, struct file_node *out);
 
 /* files_delete - remove node and everything below it; blobs go when unused. */
 int files_delete(struct ctx *c, const struct file_node *node);

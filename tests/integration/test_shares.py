@@ -612,6 +612,50 @@ def test_password_form_of_a_link_without_password(stack, staff, accounts):
         assert (r.status_code, r.headers.get("Location")) == (303, target)
 
 
+def test_file_drop_renames_and_reveals_no_names(stack, staff, accounts):
+    """A file drop (link without READ) answered 403 for a name that exists
+    and 201 for a new one, and 409 or 201 for nested paths depending on
+    whether the folder exists: an uploader could confirm guessed file
+    names (which often carry patient names).  As Nextcloud's
+    FilesDropPlugin: uploads go straight into the folder, renamed instead
+    of replacing anything; subfolders are refused alike."""
+    staff.dav("MKCOL", "Reports/drop")
+    staff.dav("MKCOL", "Reports/drop/sub")
+    assert staff.dav("PUT", "Reports/drop/in.pdf", data=b"owner").\
+        status_code == 201
+    accounts.admin("settings", "set", "sharing.link.upload_allowed", "1")
+    try:
+        r, o = staff.share(path="/Reports/drop", shareType="3",
+                           password="Link-password-1", permissions="4")
+    finally:
+        accounts.admin("settings", "set", "sharing.link.upload_allowed", "0")
+    assert o["data"]["permissions"] == 4
+    pub = stack.url + "/public.php/dav/files/%s/" % o["data"]["token"]
+    a = ("anonymous", "Link-password-1")
+    h = {"X-Forwarded-For": fresh_ip()}
+    for name, body in (("in.pdf", b"d1"), ("in.pdf", b"d2"),
+                       ("in (3).pdf", b"d3"), ("new.pdf", b"d4"),
+                       ("sub", b"d5")):
+        r = requests.put(pub + urllib.parse.quote(name), data=body, auth=a,
+                         headers=h)
+        assert r.status_code == 201, (name, r.status_code, r.text)
+    for name in ("sub/x.pdf", "nosuch/x.pdf"):
+        r = requests.put(pub + name, data=b"x", auth=a, headers=h)
+        assert r.status_code == 405
+        assert "A nickname header is required when uploading subfolders" \
+            in r.text
+    r = staff.dav("PROPFIND", "Reports/drop", headers={"Depth": "1"})
+    names = sorted(urllib.parse.unquote(n) for n in re.findall(
+        r"<d:href>[^<]*/Reports/drop/([^<]+)</d:href>", r.text))
+    assert names == ["in (2).pdf", "in (3).pdf", "in (4).pdf", "in.pdf",
+                     "new.pdf", "sub (2)", "sub/"]
+    got = {n: staff.dav("GET", "Reports/drop/" + n).content
+           for n in names if n != "sub/"}
+    assert got == {"in.pdf": b"owner", "in (2).pdf": b"d1",
+                   "in (3).pdf": b"d2", "in (4).pdf": b"d3",
+                   "new.pdf": b"d4", "sub (2)": b"d5"}
+
+
 def test_download_limit_race(stack, staff):
     l = link(staff, download_limit="1")
 
