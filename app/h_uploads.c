@@ -174,6 +174,24 @@ assemble(struct ctx *c, int64_t id)
 		return davapp_fail(c, 400, arena_printf(c->arena, "Chunks on "
 		    "server do not sum up to %s but to %lld bytes", tl,
 		    (long long)total));
+	/* the file's quota check (files_put) would come only after the
+	   whole file was written once more; the chunks go with the upload */
+	if (files_lookup(c, c->user->id, dt.segs, dt.nseg - 1, &existing) ==
+	    ERR_OK) {
+		/* in the caller's own tree (into a received share, the
+		   owner's quota is files_put's to check) */
+		int64_t	 quota, used, old = 0;
+
+		if (files_lookup(c, c->user->id, dt.segs, dt.nseg, &existing)
+		    == ERR_OK)
+			old = existing.size;
+		err_clear(c);
+		if ((e = files_quota(c, c->user->id, &quota, &used)) != ERR_OK)
+			return e;
+		if (quota >= 0 && total - old > quota - used)
+			return davapp_fail(c, 507, "Insufficient space");
+	}
+	err_clear(c);
 	qsort(ch, (size_t)n, sizeof(*ch), cmp_chunk);
 	if ((e = blob_begin(c, &w)) != ERR_OK)
 		return e;
@@ -193,6 +211,34 @@ assemble(struct ctx *c, int64_t id)
 	return ERR_OK;
 }
 
+/*
+ * Room for bytes more in the caller's pending uploads: the quota counts
+ * the files and every chunk not yet assembled (as Nextcloud's QuotaPlugin
+ * checks chunks), except the chunk name of upload id about to be
+ * replaced.  ERR_OK or 507 (DAV error recorded); unlimited quota: ERR_OK.
+ */
+static int
+chunk_room(struct ctx *c, int64_t id, const char *name, int64_t bytes)
+{
+	struct db_rows	*r;
+	int64_t		 quota, used, pending;
+	int		 e;
+
+	if ((e = files_quota(c, c->user->id, &quota, &used)) != ERR_OK)
+		return e;
+	if (quota < 0)
+		return ERR_OK;
+	if ((e = db_query(c, &r, "SELECT coalesce(sum(ch.size), 0) FROM "
+	    "upload_chunks ch JOIN uploads u ON u.id = ch.upload_id WHERE "
+	    "u.owner_id = $1 AND NOT (ch.upload_id = $2 AND ch.name = $3)",
+	    "iis", c->user->id, id, name)) != ERR_OK)
+		return e;
+	(void)db_get_int64(r, 0, 0, 0, INT64_MAX, &pending);
+	if (bytes > quota - used - pending)
+		return davapp_fail(c, 507, "Insufficient space");
+	return ERR_OK;
+}
+
 static int
 put_chunk(struct ctx *c, int64_t id, const char *name)
 {
@@ -202,20 +248,31 @@ put_chunk(struct ctx *c, int64_t id, const char *name)
 
 	if (strlen(name) > 255)
 		return davapp_fail(c, 400, "Invalid chunk name");
+	/* before reading the body when its size is known, then exactly under
+	   the tree's lock, so parallel chunks cannot overrun the quota */
+	if (c->req->content_length > 0 && (e = chunk_room(c, id, name,
+	    c->req->content_length)) != ERR_OK)
+		return e;
 	if ((e = davapp_body_to_blob(c, &info)) != ERR_OK)
 		return e;
-	/* A chunk sent again replaces the first one. */
-	e = db_query(c, &r, "WITH old AS (DELETE FROM upload_chunks WHERE "
-	    "upload_id = $1 AND name = $2 RETURNING blob_id) INSERT INTO "
-	    "upload_chunks (upload_id, name, blob_id, size) VALUES ($1, $2, $3, "
-	    "$4) RETURNING coalesce((SELECT array_agg(blob_id) FROM old), "
-	    "'{}')::text", "isii", id, name, info.id, info.size);
-	if (e != ERR_OK)
+	if ((e = files_lock_owner_tree(c, c->user->id)) != ERR_OK ||
+	    (e = chunk_room(c, id, name, info.size)) != ERR_OK)
 		return e;
-	if ((e = blob_gc(c, db_get(r, 0, 0))) != ERR_OK)
+	/*
+	 * A chunk sent again (a client's retry) replaces the first one: two
+	 * statements, as an INSERT does not see the rows a DELETE in its own
+	 * WITH removed, and the old key made it a unique violation (409).
+	 */
+	if ((e = db_query(c, &r, "DELETE FROM upload_chunks WHERE upload_id = "
+	    "$1 AND name = $2 RETURNING blob_id", "is", id, name)) != ERR_OK)
 		return e;
-	http_res_status(c, 201);
-	return ERR_OK;
+	if (db_rows_n(r) == 1 && (e = blob_gc(c, arena_printf(c->arena, "{%s}",
+	    db_get(r, 0, 0)))) != ERR_OK)
+		return e;
+	http_res_status(c, db_rows_n(r) == 1 ? 204 : 201);
+	return db_exec(c, "INSERT INTO upload_chunks (upload_id, name, blob_id, "
+	    "size) VALUES ($1, $2, $3, $4)", "isii", id, name, info.id,
+	    info.size);
 }
 
 static int

@@ -397,6 +397,52 @@ def test_quota_507(stack, accounts):
     assert prop(f, "d:quota-available-bytes").text == "40"
 
 
+def test_chunked_upload_counts_against_quota(stack, accounts):
+    """Chunks were stored without any quota check and counted nowhere: an
+    account could fill the server's disk with chunks it never assembled
+    (MKCOL, PUT, PUT, ... and no MOVE).  Chunks not yet assembled now
+    count against the quota (a chunk sent again only once), 507 like a
+    PUT; the assembling MOVE checks before it writes the file."""
+    uid, pw, ap = accounts.user("cquota", roles=["referrer"])
+    admin_uid, apw, aap = accounts.user("cqadm", roles=["admin"])
+    r = requests.put(stack.url + "/ocs/v2.php/cloud/users/%s?format=json" %
+                     uid, auth=(admin_uid, aap), data={"key": "quota",
+                                                       "value": "100"},
+                     headers={"OCS-APIRequest": "true"})
+    assert r.status_code == 200
+    d = Dav(stack, uid, ap)
+    up = stack.url + "/remote.php/dav/uploads/%s/" % uid
+    assert d.req("PUT", "a.bin", data=b"a" * 30).status_code == 201
+    assert d.s.request("MKCOL", up + "u1").status_code == 201
+    assert d.s.put(up + "u1/1", data=b"1" * 40).status_code == 201
+    r = d.s.put(up + "u1/2", data=b"2" * 40)
+    assert r.status_code == 507 and "Insufficient space" in r.text
+    # without Content-Length: checked once the body is in
+    r = d.s.put(up + "u1/2", data=iter([b"2" * 20, b"2" * 20]))
+    assert r.status_code == 507
+    assert d.s.put(up + "u1/2", data=b"2" * 30).status_code == 201
+    # a chunk sent again replaces the first (it was a 409: the INSERT
+    # did not see the old row deleted in its own WITH)
+    assert d.s.put(up + "u1/1", data=b"3" * 40).status_code == 204
+    assert d.s.request("MKCOL", up + "u2").status_code == 201
+    assert d.s.put(up + "u2/1", data=b"x").status_code == 507
+    assert stack.psql("SELECT count(*) FROM upload_chunks c JOIN uploads u "
+                      "ON u.id = c.upload_id JOIN users s ON s.id = "
+                      "u.owner_id WHERE s.uid = '%s'" % uid) == "2"
+    # a plain PUT meanwhile: the assembled file no longer fits
+    assert d.req("PUT", "b.bin", data=b"b" * 20).status_code == 201
+    r = d.s.request("MOVE", up + "u1/.file",
+                    headers={"Destination": d.url("c.bin")})
+    assert r.status_code == 507
+    assert d.req("GET", "c.bin").status_code == 404
+    assert d.req("DELETE", "b.bin").status_code == 204
+    r = d.s.request("MOVE", up + "u1/.file",
+                    headers={"Destination": d.url("c.bin")})
+    assert r.status_code == 201
+    assert d.req("GET", "c.bin").content == b"3" * 40 + b"2" * 30
+    assert d.s.put(up + "u2/1", data=b"x").status_code == 507
+
+
 def test_copy_counts_against_quota(stack, accounts):
     """A COPY adds its bytes to the owner's files like a PUT does; before,
     COPY never looked at the quota and one 60-byte file could be copied
