@@ -321,7 +321,14 @@ h_link_download(struct ctx *c)
 	if (!ok)
 		return web_redirect(c, arena_printf(c->arena,
 		    "/s/%s/authenticate/downloadShare", http_param(c, "token")));
-	if (!(s.permissions & PERM_READ) || s.node.is_dir)
+	if (!(s.permissions & PERM_READ)) {	/* a file drop (§4.4) */
+		http_res_status(c, 200);
+		(void)http_res_header(c, "Content-Type", "application/json; "
+		    "charset=utf-8");
+		http_res_body_str(c, "\"Share has no read permission\"");
+		return ERR_OK;
+	}
+	if (s.node.is_dir)
 		return not_found(c);
 	link_target(c, &s, "/s", "", &t);
 	(void)http_res_header(c, "Cache-Control", "no-store");

@@ -654,6 +654,16 @@ def test_file_drop_renames_and_reveals_no_names(stack, staff, accounts):
     assert got == {"in.pdf": b"owner", "in (2).pdf": b"d1",
                    "in (3).pdf": b"d2", "in (4).pdf": b"d3",
                    "new.pdf": b"d4", "sub (2)": b"d5"}
+    # the download page of a drop answers as Nextcloud's (§4.4)
+    b = requests.Session()
+    b.headers["X-Forwarded-For"] = fresh_ip()
+    page = stack.url + "/s/%s/authenticate/downloadShare" % \
+        o["data"]["token"]
+    r = b.post(page, data={"password": "Link-password-1", "requesttoken":
+                           hidden(b.get(page).text, "requesttoken")})
+    assert r.status_code == 200
+    assert r.headers["Content-Type"] == "application/json; charset=utf-8"
+    assert r.text == '"Share has no read permission"'
 
 
 def test_download_limit_race(stack, staff):
