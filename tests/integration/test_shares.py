@@ -742,6 +742,23 @@ def test_share_audit_rows(stack, staff, clinic):
     assert (upd["old"]["permissions"], upd["new"]["permissions"]) == (1, 3)
 
 
+def shared_folder_with_link(stack, accounts, prefix, name, data):
+    """Staff a shares /F (with F/sub/name holding data) with staff b, all
+    rights, and has a password link on F/sub/name: (a, b, link token)."""
+    a = User(stack, accounts, prefix + "a", roles=["staff"])
+    b = User(stack, accounts, prefix + "b", roles=["staff"])
+    for d in ("F", "F/sub"):
+        assert a.dav("MKCOL", d).status_code == 201
+    assert a.dav("PUT", "F/sub/" + name, data=data).status_code == 201
+    r, o = a.share(path="/F", shareType="0", shareWith=b.uid,
+                   permissions="31")
+    assert r.status_code == 200, o
+    r, o = a.share(path="/F/sub/" + name, shareType="3",
+                   password="Link-password-1")
+    assert r.status_code == 200, o
+    return a, b, o["data"]["token"]
+
+
 def test_move_out_of_a_share_changes_owner(stack, accounts):
     """A recipient moves a folder out of a share into their own files:
     like Nextcloud's move across storages, the folder and everything in it
@@ -749,18 +766,8 @@ def test_move_out_of_a_share_changes_owner(stack, accounts):
     inside it end.  Before, only the moved folder changed owner: its files
     stayed the sharer's, new uploads below it too, and the sharer's link
     on a moved file still served it from the recipient's files."""
-    a = User(stack, accounts, "mva", roles=["staff"])
-    b = User(stack, accounts, "mvb", roles=["staff"])
-    for d in ("F", "F/sub"):
-        assert a.dav("MKCOL", d).status_code == 201
-    assert a.dav("PUT", "F/sub/x.txt", data=b"moved").status_code == 201
-    r, o = a.share(path="/F", shareType="0", shareWith=b.uid,
-                   permissions="31")
-    assert r.status_code == 200, o
-    r, o = a.share(path="/F/sub/x.txt", shareType="3",
-                   password="Link-password-1")
-    assert r.status_code == 200, o
-    token = o["data"]["token"]
+    a, b, token = shared_folder_with_link(stack, accounts, "mv", "x.txt",
+                                          b"moved")
     assert public_get(stack, token).status_code == 200
     r = b.dav("MOVE", "F/sub", headers={
         "Destination": stack.url + "/remote.php/dav/files/%s/sub" % b.uid})
@@ -785,18 +792,8 @@ def test_move_out_of_a_share_needs_room_in_the_recipients_quota(
     their quota (507 otherwise, and nothing changes: the folder stays in
     the share, owned by the sharer, and the sharer's link still works).
     Before, the move went through and left the recipient over quota."""
-    a = User(stack, accounts, "mqa", roles=["staff"])
-    b = User(stack, accounts, "mqb", roles=["staff"])
-    assert a.dav("MKCOL", "F").status_code == 201
-    assert a.dav("MKCOL", "F/sub").status_code == 201
-    assert a.dav("PUT", "F/sub/x.bin", data=b"x" * 80).status_code == 201
-    r, o = a.share(path="/F", shareType="0", shareWith=b.uid,
-                   permissions="31")
-    assert r.status_code == 200, o
-    r, o = a.share(path="/F/sub/x.bin", shareType="3",
-                   password="Link-password-1")
-    assert r.status_code == 200, o
-    token = o["data"]["token"]
+    a, b, token = shared_folder_with_link(stack, accounts, "mq", "x.bin",
+                                          b"x" * 80)
     stack.psql("UPDATE users SET quota_bytes = 100 WHERE uid = '%s'" % b.uid)
     assert b.dav("PUT", "own.bin", data=b"o" * 30).status_code == 201
     r = b.dav("MOVE", "F/sub", headers={
