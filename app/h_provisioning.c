@@ -110,11 +110,18 @@ target_user(struct ctx *c, int64_t *id)
 	return ERR_OK;
 }
 
-/* Whether the caller has rights over target (admin/manager/sub-admin). */
+/* Whether the caller may change target as a whole (account.h). */
 static int
 manages(struct ctx *c, int64_t target, bool *may)
 {
 	return account_may_manage_user(c, c->user, target, may);
+}
+
+/* Whether the caller may see target and its membership of their groups. */
+static int
+sees(struct ctx *c, int64_t target, bool *may)
+{
+	return account_may_see_user(c, c->user, target, may);
 }
 
 /* GET /ocs/v{1,2}.php/cloud/user */
@@ -140,7 +147,7 @@ h_prov_user_get(struct ctx *c)
 
 	if ((e = target_user(c, &id)) != ERR_OK)
 		return e;
-	if ((e = manages(c, id, &may)) != ERR_OK)
+	if ((e = sees(c, id, &may)) != ERR_OK)
 		return e;
 	if (!may && id != c->user->id)
 		return ocs_fail(c, OCS_NOT_FOUND, "");
@@ -237,7 +244,9 @@ h_prov_user_create(struct ctx *c)
 		if ((e = account_may_manage_group(c, c->user, g.id, &may)) !=
 		    ERR_OK)
 			return e;
-		if (!may)
+		/* promoting is the practice's (admin, manager), never a
+		   sub-admin's: they cannot promote on the subadmins route */
+		if (!may || !(c->user->roles & (ROLE_ADMIN | ROLE_MANAGER)))
 			return ocs_fail(c, 403, "No permissions to promote "
 			    "sub-admins");
 		sids[i] = g.id;
@@ -300,6 +309,15 @@ h_prov_user_edit(struct ctx *c)
 			ok = true;
 	if (!ok)
 		return ocs_fail(c, 113, "Editing field not allowed or unknown");
+	if (strcmp(key, "password") == 0 || strcmp(key, "email") == 0) {
+		if ((e = account_may_set_credentials(c, c->user, id, &may)) !=
+		    ERR_OK)
+			return e;
+		if (!may)
+			return ocs_fail(c, 403, "Administrators cannot set the "
+			    "password or e-mail address of an account that reads "
+			    "reports");
+	}
 	if ((e = account_user_set(c, id, key, value)) == ERR_INVAL)
 		return ocs_fail(c, strcmp(key, "password") == 0 ? 107 : 101,
 		    err_public(c, e));
@@ -375,7 +393,7 @@ h_prov_user_groups(struct ctx *c)
 
 	if ((e = target_user(c, &id)) != ERR_OK)
 		return ocs_fail(c, OCS_NOT_FOUND, "");
-	if ((e = manages(c, id, &may)) != ERR_OK)
+	if ((e = sees(c, id, &may)) != ERR_OK)
 		return e;
 	if (!may && id != c->user->id)
 		return ocs_fail(c, OCS_NOT_FOUND, "");
@@ -414,7 +432,7 @@ membership(struct ctx *c, bool on)
 		return e;
 	if (!may)
 		return ocs_fail(c, 104, "Insufficient privileges");
-	if ((e = manages(c, id, &may)) != ERR_OK)
+	if ((e = sees(c, id, &may)) != ERR_OK)
 		return e;
 	if (!may && !(on && id == c->user->id && (c->user->roles &
 	    ROLE_ADMIN)))
@@ -452,7 +470,7 @@ h_prov_user_subadmins(struct ctx *c)
 
 	if (account_user_id(c, param(c, "userid"), &id) != ERR_OK)
 		return ocs_fail(c, 404, "User does not exist");
-	if ((e = manages(c, id, &may)) != ERR_OK)
+	if ((e = sees(c, id, &may)) != ERR_OK)
 		return e;
 	if (!may)
 		return ocs_fail(c, 404, "User does not exist");
@@ -472,7 +490,8 @@ subadmin(struct ctx *c, bool on)
 	if (account_user_id(c, param(c, "userid"), &id) != ERR_OK)
 		return ocs_fail(c, 101, "User does not exist");
 	if (account_group_get(c, param(c, "groupid"), &g) != ERR_OK)
-		return ocs_fail(c, 102, "Group does not exist");
+		/* Nextcloud: 102 when adding, 101 when removing */
+		return ocs_fail(c, on ? 102 : 101, "Group does not exist");
 	if ((e = account_may_manage_group(c, c->user, g.id, &may)) != ERR_OK)
 		return e;
 	if (!may || !g.referrer) {

@@ -75,9 +75,17 @@ account_is_subadmin(struct ctx *c, int64_t user_id, bool *yes)
 	return e;
 }
 
-int
-account_may_manage_user(struct ctx *c, const struct principal *actor,
-    int64_t target_id, bool *may)
+/*
+ * Managers and sub-admins only ever reach accounts whose sole role is
+ * referrer (or none): never staff, managers or admins.  A sub-admin
+ * reaches an account in one of their groups (see), and changes it as a
+ * whole only when they administer every group it is in (manage): the lead
+ * of clinic A must not set the password of a physician who also works
+ * for clinic B and so read B's reports.
+ */
+static int
+may_reach(struct ctx *c, const struct principal *actor, int64_t target_id,
+    bool every, bool *may)
 {
 	struct db_rows	*r;
 	int		 e;
@@ -87,21 +95,55 @@ account_may_manage_user(struct ctx *c, const struct principal *actor,
 		*may = true;
 		return ERR_OK;
 	}
-	/*
-	 * Managers and sub-admins only ever reach accounts whose sole role is
-	 * referrer (or none): never staff, managers or admins.
-	 */
 	e = db_query(c, &r, "SELECT NOT EXISTS (SELECT 1 FROM user_roles WHERE "
 	    "user_id = $1 AND role <> 'referrer'), EXISTS (SELECT 1 FROM "
 	    "group_members m JOIN group_subadmins s ON s.group_id = m.group_id "
 	    "JOIN groups g ON g.id = m.group_id WHERE m.user_id = $1 AND "
-	    "s.user_id = $2 AND g.deleted_at IS NULL)", "ii", target_id,
-	    actor->id);
+	    "s.user_id = $2 AND g.deleted_at IS NULL), NOT EXISTS (SELECT 1 "
+	    "FROM group_members m JOIN groups g ON g.id = m.group_id WHERE "
+	    "m.user_id = $1 AND g.deleted_at IS NULL AND NOT EXISTS (SELECT 1 "
+	    "FROM group_subadmins s WHERE s.group_id = m.group_id AND "
+	    "s.user_id = $2))", "ii", target_id, actor->id);
 	if (e != ERR_OK)
 		return e;
 	if (!db_get_bool(r, 0, 0))
 		return ERR_OK;
-	*may = (actor->roles & ROLE_MANAGER) || db_get_bool(r, 0, 1);
+	*may = (actor->roles & ROLE_MANAGER) || (db_get_bool(r, 0, 1) &&
+	    (!every || db_get_bool(r, 0, 2)));
+	return ERR_OK;
+}
+
+int
+account_may_manage_user(struct ctx *c, const struct principal *actor,
+    int64_t target_id, bool *may)
+{
+	return may_reach(c, actor, target_id, true, may);
+}
+
+int
+account_may_see_user(struct ctx *c, const struct principal *actor,
+    int64_t target_id, bool *may)
+{
+	return may_reach(c, actor, target_id, false, may);
+}
+
+int
+account_may_set_credentials(struct ctx *c, const struct principal *actor,
+    int64_t target_id, bool *may)
+{
+	struct db_rows	*r;
+	int		 e;
+
+	*may = true;
+	if (!(actor->roles & ROLE_ADMIN) || actor->id == target_id)
+		return ERR_OK;
+	if ((e = db_query(c, &r, "SELECT EXISTS (SELECT 1 FROM user_roles "
+	    "WHERE user_id = $1 AND role <> 'admin') OR EXISTS (SELECT 1 FROM "
+	    "group_members m JOIN groups g ON g.id = m.group_id WHERE "
+	    "m.user_id = $1 AND g.kind = 'referrer' AND g.deleted_at IS NULL)",
+	    "i", target_id)) != ERR_OK)
+		return e;
+	*may = !db_get_bool(r, 0, 0);
 	return ERR_OK;
 }
 
@@ -510,6 +552,17 @@ account_member_set(struct ctx *c, int64_t group_id, int64_t user_id, bool on)
 		if (db_rows_n(r) > 0)
 			return err_set(c, ERR_FORBIDDEN, "Administrators cannot be "
 			    "members of a referrer clinic", NULL);
+		/* nor add accounts whose password they may know to one */
+		if (c->user != NULL && (c->user->roles & ROLE_ADMIN)) {
+			if ((e = db_query(c, &r, "SELECT 1 FROM groups WHERE id = "
+			    "$1 AND kind = 'referrer'", "i", group_id)) != ERR_OK)
+				return e;
+			if (db_rows_n(r) > 0)
+				return err_set(c, ERR_FORBIDDEN, "Administrators "
+				    "cannot add accounts to a referrer clinic: the "
+				    "practice manager or the clinic lead does",
+				    NULL);
+		}
 		e = db_query(c, &r, "INSERT INTO group_members (group_id, "
 		    "user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING", "ii",
 		    group_id, user_id);

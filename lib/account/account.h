@@ -40,11 +40,28 @@ int account_group_get(struct ctx *c, const char *gid, struct account_group *out)
 int account_is_subadmin(struct ctx *c, int64_t user_id, bool *yes);
 
 /*
- * account_may_manage_user - whether actor may change target_id (edit,
- * enable/disable, delete, memberships).  Self is not included: callers
- * decide what a user may do to their own account.
+ * account_may_manage_user - whether actor may change target_id as a whole
+ * (edit, enable/disable, delete): admins any account; managers accounts
+ * that are referrers only; a sub-admin a referrer-only account whose every
+ * group they administer.  account_may_see_user - whether actor may see
+ * target_id and change its membership of the actor's groups: as manage,
+ * but a sub-admin needs to administer one of its groups.  Self is not
+ * included: callers decide what a user may do to their own account.
  */
 int account_may_manage_user(struct ctx *c, const struct principal *actor,
+    int64_t target_id, bool *may);
+int account_may_see_user(struct ctx *c, const struct principal *actor,
+    int64_t target_id, bool *may);
+
+/*
+ * account_may_set_credentials - whether actor may set target_id's password
+ * or e-mail address (where its password links go), on top of
+ * account_may_manage_user: an administrator may not for an account that
+ * can read report content (a role other than admin, or a referrer clinic's
+ * member) - knowing its password they could read the reports (§ 203
+ * StGB, domain.md: the admin operates the system and opens no report).
+ */
+int account_may_set_credentials(struct ctx *c, const struct principal *actor,
     int64_t target_id, bool *may);
 
 /* account_may_manage_group - whether actor may change group_id's members. */

@@ -869,6 +869,113 @@ def test_lead_manages_own_clinic(stack, world, accounts):
     assert (r.status_code, meta(r)["message"]) == (404, "User does not exist")
 
 
+def test_lead_cannot_take_over_a_member_of_another_clinic(stack, world,
+                                                         accounts):
+    """A sub-admin could change any account that shared one of their
+    groups: the lead of clinic A set the password of a physician who also
+    works for clinic B and read B's reports with it.  Changing an account
+    as a whole (password, e-mail, disable, delete) now needs every one of
+    its groups; seeing it and its membership of A need one."""
+    uid, pw, ap = accounts.user("both", groups=[world["A"], world["B"]])
+    lead = as_(stack, world, "lead")
+    url = stack.url + V1 + "/cloud/users/" + uid + "?format=json"
+    for method, path, form in (
+            ("PUT", "", {"key": "password", "value": "Taken-over-pass-1"}),
+            ("PUT", "", {"key": "email", "value": "lead@evil.test"}),
+            ("PUT", "/disable", {}), ("DELETE", "", {})):
+        r = lead.request(method, url.replace("?", path + "?"), data=form)
+        assert (r.status_code, meta(r)["statuscode"]) == (200, 998), path
+    assert ocs_session(stack, uid, pw).get(
+        stack.url + V2 + "/cloud/user").status_code == 200
+    assert stack.psql("SELECT enabled AND deleted_at IS NULL AND email IS "
+                      "DISTINCT FROM 'lead@evil.test' FROM users WHERE uid "
+                      "= '%s'" % uid) == "t"
+    assert meta(lead.get(url))["statuscode"] == 100
+    # only in A: the lead's to change
+    r = lead.delete(stack.url + V1 + "/cloud/users/%s/groups?format=json" %
+                    uid, data={"groupid": world["B"]})
+    assert meta(r)["statuscode"] == 104
+    r = lead.delete(stack.url + V1 + "/cloud/users/%s/groups?format=json" %
+                    uid, data={"groupid": world["A"]})
+    assert meta(r)["statuscode"] == 100
+    assert meta(lead.get(url))["statuscode"] == 998
+    only, opw, _ = accounts.user("onlya", groups=[world["A"]])
+    r = lead.put(stack.url + V1 + "/cloud/users/%s?format=json" % only,
+                 data={"key": "password", "value": "Lead-set-pass-1"})
+    assert meta(r)["statuscode"] == 100
+    # promoting is not a sub-admin's, not even while creating an account
+    new = accounts.uid("co")
+    r = lead.post(stack.url + V1 + "/cloud/users?format=json", data={
+        "userid": new, "password": "Some-long-pass-1",
+        "groups[]": [world["A"]], "subadmin[]": [world["A"]]})
+    assert (meta(r)["statuscode"], meta(r)["message"]) == \
+        (403, "No permissions to promote sub-admins")
+    assert stack.psql("SELECT count(*) FROM users WHERE uid = '%s'" %
+                      new) == "0"
+
+
+def test_admin_cannot_take_over_accounts_that_read_reports(stack, world,
+                                                           accounts):
+    """§ 203 StGB: the admin operates the system and opens no report.  An
+    admin could set a referrer's (or a staff member's) password or e-mail
+    address and log in as them, or create an account in a referrer clinic
+    and read its reports.  Both are refused; other edits stay allowed."""
+    adm = as_(stack, world, "admin")
+    for who in ("refA", "staff", "manager"):
+        uid = world[who][0]
+        for key, value in (("password", "Admin-set-pass-1"),
+                           ("email", "it@practice.test")):
+            r = adm.put(stack.url + V1 + "/cloud/users/%s?format=json" % uid,
+                        data={"key": key, "value": value})
+            assert (meta(r)["statuscode"], meta(r)["message"]) == (
+                403, "Administrators cannot set the password or e-mail "
+                "address of an account that reads reports"), (who, key)
+    assert ocs_session(stack, world["refA"][0], world["refA"][1]).get(
+        stack.url + V2 + "/cloud/user").status_code == 200
+    r = adm.put(stack.url + V1 + "/cloud/users/%s?format=json" %
+                world["refA"][0], data={"key": "displayname",
+                                        "value": "Dr. Renamed"})
+    assert meta(r)["statuscode"] == 100
+    plain, ppw, _ = accounts.user("plain")    # no role, no clinic
+    r = adm.put(stack.url + V1 + "/cloud/users/%s?format=json" % plain,
+                data={"key": "password", "value": "Admin-set-pass-1"})
+    assert meta(r)["statuscode"] == 100
+    # no account into a referrer clinic, new or existing
+    new = accounts.uid("spy")
+    r = adm.post(stack.url + V2 + "/cloud/users?format=json", data={
+        "userid": new, "password": "Some-long-pass-1",
+        "groups[]": [world["A"]]})
+    assert r.status_code == 403
+    assert meta(r)["message"] == "Administrators cannot add accounts to a " \
+        "referrer clinic: the practice manager or the clinic lead does"
+    assert stack.psql("SELECT count(*) FROM users WHERE uid = '%s'" %
+                      new) == "0"
+    r = adm.post(stack.url + V2 + "/cloud/users/%s/groups?format=json" %
+                 plain, data={"groupid": world["A"]})
+    assert r.status_code == 403
+    assert stack.psql("SELECT count(*) FROM group_members WHERE user_id = "
+                      "%s" % user_id(stack, plain)) == "0"
+    # the manager does
+    r = as_(stack, world, "manager").post(
+        stack.url + V2 + "/cloud/users/%s/groups?format=json" % plain,
+        data={"groupid": world["A"]})
+    assert r.status_code == 200
+
+
+def test_subadmin_removal_statuscodes(stack, world):
+    """Nextcloud: removing a sub-admin right of a group that does not exist
+    is 101 (102 means 'not a sub-admin of this group')."""
+    adm = as_(stack, world, "admin")
+    r = adm.delete(stack.url + V1 + "/cloud/users/%s/subadmins?format=json"
+                   % world["refA"][0], data={"groupid": "no-such-group"})
+    assert (meta(r)["statuscode"], meta(r)["message"]) == \
+        (101, "Group does not exist")
+    r = adm.delete(stack.url + V1 + "/cloud/users/%s/subadmins?format=json"
+                   % world["refA"][0], data={"groupid": world["A"]})
+    assert (meta(r)["statuscode"], meta(r)["message"]) == \
+        (102, "User is not a sub-admin of this group")
+
+
 def test_group_delete_and_recreate_inherits_nothing(stack, world, accounts):
     s = as_(stack, world, "manager")
     gid = accounts.clinic("gone")
