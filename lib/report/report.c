@@ -372,6 +372,32 @@ share_with_clinic(struct ctx *c, const struct file_node *file, int64_t gid_id)
 	return share_create(c, file, PERM_ALL, &req, &s, &token);
 }
 
+/*
+ * GDPR Art. 18: while a patient's data is restricted, nothing is added to
+ * it or disclosed from it (storage only) until a manager lifts the
+ * restriction.  ERR_CONFLICT saying so - or, with hide and a caller who
+ * is no manager (staff do not see restricted patients, report_may_read),
+ * the same ERR_NOTFOUND as for a missing report.  ERR_OK when not
+ * restricted.
+ */
+static int
+unrestricted(struct ctx *c, int64_t patient, bool hide)
+{
+	struct db_rows	*r;
+	int		 e;
+
+	if ((e = db_query(c, &r, "SELECT restricted_at IS NOT NULL FROM "
+	    "patients WHERE id = $1", "i", patient)) != ERR_OK)
+		return e;
+	if (db_rows_n(r) != 1 || !db_get_bool(r, 0, 0))
+		return ERR_OK;
+	if (hide && !(c->user != NULL && (c->user->roles & ROLE_MANAGER)))
+		return err_set(c, ERR_NOTFOUND, "Report not found", NULL);
+	return err_set(c, ERR_CONFLICT, "The patient's data is restricted "
+	    "(GDPR Art. 18): nothing is added or shared until a manager lifts "
+	    "the restriction", NULL);
+}
+
 int
 report_create(struct ctx *c, int64_t order_id, const struct version_in *v,
     const struct blob_info *blob, int64_t *report_id, int64_t *version_id)
@@ -390,6 +416,8 @@ report_create(struct ctx *c, int64_t order_id, const struct version_in *v,
 		return e;
 	(void)db_get_int64(r, 0, 0, 1, INT64_MAX, report_id);
 	(void)db_get_int64(r, 0, 1, 1, INT64_MAX, &patient);
+	if ((e = unrestricted(c, patient, false)) != ERR_OK)
+		return e;
 	if ((e = store_version(c, *report_id, 1, v, blob, &file, version_id)) !=
 	    ERR_OK)
 		return e;
@@ -442,6 +470,8 @@ report_add_version(struct ctx *c, int64_t report_id, const struct version_in *v,
 		return err_set(c, ERR_NOTFOUND, "Report not found", NULL);
 	(void)db_get_int64(r, 0, 0, 1, INT64_MAX, &patient);
 	(void)db_get_int64(r, 0, 1, 1, INT64_MAX, &ver);
+	if ((e = unrestricted(c, patient, true)) != ERR_OK)
+		return e;
 	if ((e = store_version(c, report_id, (int)ver + 1, v, blob, &file,
 	    version_id)) != ERR_OK)
 		return e;
@@ -760,10 +790,19 @@ report_share(struct ctx *c, int64_t report_id, struct share_new *req,
     struct share *out, const char **token)
 {
 	struct file_node f;
-	int64_t		 vid, fid;
+	struct db_rows	*r;
+	int64_t		 vid, fid, patient;
 	int		 e;
 
-	if ((e = report_version_file(c, report_id, 0, &vid, &fid)) != ERR_OK ||
+	if ((e = db_query(c, &r, "SELECT r.patient_id FROM reports r JOIN "
+	    "patients p ON p.id = r.patient_id WHERE r.id = $1 AND r.purged_at "
+	    "IS NULL AND p.erased_at IS NULL", "i", report_id)) != ERR_OK)
+		return e;
+	if (db_rows_n(r) != 1)
+		return err_set(c, ERR_NOTFOUND, "Report not found", NULL);
+	(void)db_get_int64(r, 0, 0, 1, INT64_MAX, &patient);
+	if ((e = unrestricted(c, patient, true)) != ERR_OK ||
+	    (e = report_version_file(c, report_id, 0, &vid, &fid)) != ERR_OK ||
 	    (e = files_get(c, fid, &f)) != ERR_OK)
 		return e;
 	req->permissions = PERM_READ;
@@ -775,8 +814,6 @@ report_share(struct ctx *c, int64_t report_id, struct share_new *req,
 		    MAIL_NEW, portal_link(c, report_id)), portal_link(c,
 		    report_id));
 	if (req->type == SHARE_USER) {
-		struct db_rows	*r;
-
 		if ((e = notify_user(c, out->with_user, "report", idstr(c,
 		    report_id), "New report available", portal_link(c,
 		    report_id))) != ERR_OK)

@@ -328,6 +328,56 @@ def test_retention_duty_blocks_then_restriction(stack, accounts, world):
     assert w.ma.api("GET", url).content == content
 
 
+def test_restriction_stops_processing(stack, accounts, world):
+    """GDPR Art. 18: a restricted patient's data is only stored.  Staff
+    could still share a restricted patient's report (it became live when
+    the restriction was lifted) and add versions and reports to it, and
+    the clinic was told "New report available" for a report nobody could
+    open.  Now staff get the 404 of a report they cannot see, managers a
+    409 saying why, and nothing is written."""
+    w = world
+    p = Patient()
+    r, content = ingest(w.staff, p, w.a)
+    rep = r.json()["ocs"]["data"]
+    rid, pid = rep["id"], rep["patient"]["id"]
+    r = w.mgr.api("POST", "/patients/%s/erasure" % pid, data={
+        "reason": "objection pending", "channel": "letter",
+        "restrict": "true"})
+    assert r.status_code == 200, r.text
+
+    def counts():
+        return stack.psql(
+            "SELECT (SELECT count(*) FROM shares WHERE patient_id = %s), "
+            "(SELECT count(*) FROM reports WHERE patient_id = %s), "
+            "(SELECT count(*) FROM report_versions v JOIN reports r ON "
+            "r.id = v.report_id WHERE r.patient_id = %s), (SELECT count(*) "
+            "FROM notifications)" % (pid, pid, pid))
+    before = counts()
+    version = {"metadata": (None, json.dumps({
+        "status": "corrected", "title": "MRT Knie (korrigiert)",
+        "exam_date": "2026-11-25"})),
+        "file": ("x.pdf", pdf(["corrected"]), "application/pdf")}
+    msg = "The patient's data is restricted (GDPR Art. 18): nothing is " \
+        "added or shared until a manager lifts the restriction"
+    for who, code in ((w.staff, 404), (w.mgr, 409)):
+        r = who.api("POST", "/reports/%s/shares" % rid,
+                    data={"shareType": "1", "shareWith": w.a})
+        assert r.status_code == code, r.text
+        r = who.api("POST", "/reports/%s/versions" % rid, files=version)
+        assert r.status_code == code, r.text
+        if code == 409:
+            assert r.json()["ocs"]["meta"]["message"] == msg
+    r, _ = ingest(w.staff, p, w.a)
+    assert r.status_code == 409
+    assert r.json()["ocs"]["meta"]["message"] == msg
+    assert counts() == before
+    # lifted: processing goes on
+    assert w.mgr.api("DELETE", "/patients/%s/restriction" % pid).\
+        status_code == 200
+    r = w.mgr.api("POST", "/reports/%s/versions" % rid, files=version)
+    assert r.status_code == 200, r.text
+
+
 def test_zz_erasure_end_to_end(stack, world, accounts, mailbox):
     w = world
     name = received_name(w.ma)[0]
