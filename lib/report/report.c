@@ -427,9 +427,12 @@ report_create(struct ctx *c, int64_t order_id, const struct version_in *v,
 	    "file_id", (json_int_t)file.id))) != ERR_OK)
 		return e;
 	/* the referrer of record and the CC clinics, basis "order" */
-	if ((e = db_query(c, &g, "SELECT referrer_group_id FROM orders WHERE id "
-	    "= $1 UNION SELECT group_id FROM order_cc WHERE order_id = $1", "i",
-	    order_id)) != ERR_OK)
+	/* clinics since deleted get nothing: share_create resolves names,
+	   and a new clinic may have taken the name (it inherits nothing) */
+	if ((e = db_query(c, &g, "SELECT x.id FROM (SELECT referrer_group_id "
+	    "AS id FROM orders WHERE id = $1 UNION SELECT group_id FROM order_cc "
+	    "WHERE order_id = $1) x JOIN groups gr ON gr.id = x.id AND "
+	    "gr.deleted_at IS NULL", "i", order_id)) != ERR_OK)
 		return e;
 	for (int i = 0; i < db_rows_n(g); i++) {
 		int64_t	 gid;
@@ -486,8 +489,9 @@ report_add_version(struct ctx *c, int64_t report_id, const struct version_in *v,
 	    "u.uid) FROM shares s JOIN report_versions v ON v.id = "
 	    "s.report_version_id LEFT JOIN groups g ON g.id = s.share_with_group "
 	    "LEFT JOIN users u ON u.id = s.share_with_user WHERE v.report_id = "
-	    "$2 AND s.share_type IN (0, 1) AND " SHARE_LIVE_SQL("$1"), "ii",
-	    settings_now(c), report_id)) != ERR_OK)
+	    "$2 AND s.share_type IN (0, 1) AND (g.id IS NULL OR g.deleted_at IS "
+	    "NULL) AND (u.id IS NULL OR u.deleted_at IS NULL) AND "
+	    SHARE_LIVE_SQL("$1"), "ii", settings_now(c), report_id)) != ERR_OK)
 		return e;
 	for (int i = 0; i < db_rows_n(r); i++) {
 		struct share_new	 req;

@@ -26,7 +26,13 @@ struct ctx;
  * SQL fragments for "share s is live at request time now" and "s reaches
  * account p now", shared by every query that decides access (alias s).
  * Live: not ended, not expired, its consent (if any) neither withdrawn
- * nor expired, its patient (if any) neither restricted nor erased.
+ * nor expired, its patient (if any) neither restricted nor erased; and a
+ * report share with one account still has the basis it was made on when
+ * that came from a clinic membership (report_basis_for): the account is
+ * still a member of the order's referrer or CC clinic (basis "order"), or
+ * of the consent's clinic (basis "consent", consent for a clinic) - a
+ * member removed from a clinic loses its reports at once, as with group
+ * shares (Nextcloud keeps them, server #45212).
  */
 #define SHARE_LIVE_SQL(now) "s.ended_at IS NULL AND s.file_id IS NOT NULL " \
 	"AND (s.expires_at IS NULL OR s.expires_at > to_timestamp(" now ")) " \
@@ -34,7 +40,21 @@ struct ctx;
 	"k.id = s.consent_id AND k.withdrawn_at IS NULL AND (k.valid_until IS " \
 	"NULL OR k.valid_until > to_timestamp(" now ")))) AND (s.patient_id " \
 	"IS NULL OR EXISTS (SELECT 1 FROM patients pt WHERE pt.id = " \
-	"s.patient_id AND pt.restricted_at IS NULL AND pt.erased_at IS NULL))"
+	"s.patient_id AND pt.restricted_at IS NULL AND pt.erased_at IS NULL)) " \
+	"AND (s.share_type <> 0 OR s.report_version_id IS NULL OR (s.basis = " \
+	"'order' AND EXISTS (SELECT 1 FROM report_versions bv JOIN reports br " \
+	"ON br.id = bv.report_id JOIN orders bo ON bo.id = br.order_id JOIN " \
+	"group_members bm ON bm.user_id = s.share_with_user JOIN groups bg ON " \
+	"bg.id = bm.group_id AND bg.deleted_at IS NULL WHERE bv.id = " \
+	"s.report_version_id AND (bm.group_id = bo.referrer_group_id OR " \
+	"EXISTS (SELECT 1 FROM order_cc bc WHERE bc.order_id = bo.id AND " \
+	"bc.group_id = bm.group_id)))) OR (s.basis = 'consent' AND EXISTS " \
+	"(SELECT 1 FROM consents bk WHERE bk.id = s.consent_id AND " \
+	"(bk.scope_user_id = s.share_with_user OR EXISTS (SELECT 1 FROM " \
+	"group_members bm JOIN groups bg ON bg.id = bm.group_id AND " \
+	"bg.deleted_at IS NULL WHERE bm.user_id = s.share_with_user AND " \
+	"bm.group_id = bk.scope_group_id)))) OR coalesce(s.basis, '') NOT IN (" \
+	"'order', 'consent'))"
 /*
  * SHARE_RECEIVED_IDS_SQL(p) - a subquery: the ids of the not-ended user
  * and group shares account p receives (group membership now, groups not

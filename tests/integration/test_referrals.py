@@ -789,3 +789,69 @@ def test_purge_while_reports_are_read(stack, staff, clinic, accounts):
     assert stack.psql("SELECT count(*) FROM audit_events WHERE action = "
                       "'report.purge' AND object_id IN (%s)" % ",".join(
                           "'%s'" % r for r in rids)) == "6"
+
+
+def test_recipients_that_left_get_nothing_more(stack, accounts, staff):
+    """A report shared with one clinic member personally (basis: the
+    order, through the membership) stayed readable after the member left
+    the clinic - and a new version then failed with 403 for everyone
+    (re-sharing needs a basis).  A deleted clinic made every new version
+    and every new report on its orders fail (404), and a new clinic that
+    took the deleted one's name would have received them.  Now: the
+    personal share needs the membership at access time, new versions and
+    reports skip recipients that left or are gone."""
+    mgr = User(stack, accounts, "lmgr", roles=["manager"])
+    gid = accounts.clinic("lva", email=False)
+    cc = accounts.clinic("lvb", email=False)
+    m = User(stack, accounts, "lvm", groups=[gid])
+    other = User(stack, accounts, "lvo", groups=[gid])
+    order = "A-" + uuid.uuid4().hex[:10]
+    p = Patient()
+    r, c1 = ingest(staff, p, gid, order=order, cc=[cc])
+    assert r.status_code == 200, r.text
+    rid = r.json()["ocs"]["data"]["id"]
+    r = staff.api("POST", "/reports/%s/shares" % rid,
+                  data={"shareType": "0", "shareWith": m.uid})
+    assert r.status_code == 200, r.text
+    dl = "/reports/%s/versions/0/download" % rid
+    assert m.api("GET", dl).content == c1
+    # the member leaves the clinic
+    prov = requests.Session()
+    prov.auth = (mgr.uid, mgr.ap)
+    prov.headers.update({"OCS-APIRequest": "true",
+                         "X-Forwarded-For": fresh_ip()})
+    r = prov.delete(stack.url + "/ocs/v2.php/cloud/users/%s/groups" % m.uid,
+                    params={"format": "json"}, data={"groupid": gid})
+    assert r.status_code == 200, r.text
+    assert m.api("GET", dl).status_code == 404
+    assert m.api("GET", "/reports/%s" % rid).status_code == 404
+    # the CC clinic is deleted, a new one takes its name
+    r = prov.delete(stack.url + "/ocs/v2.php/cloud/groups/%s" % cc,
+                    params={"format": "json"})
+    assert r.status_code == 200, r.text
+    r = prov.post(stack.url + API + "/clinics", params={"format": "json"},
+                  data={"id": cc, "name": "Neue Praxis", "bsnr": "987654321"})
+    assert r.status_code == 200, r.text
+    newcomer = User(stack, accounts, "lvn", groups=[cc])
+    # a new version and a new report on the order reach who is left
+    c2 = pdf(["corrected " + uuid.uuid4().hex])
+    r = staff.api("POST", "/reports/%s/versions" % rid, files={
+        "metadata": (None, json.dumps({"status": "corrected",
+                                       "title": "MRT Knie (korrigiert)",
+                                       "exam_date": "2026-11-25"})),
+        "file": ("x.pdf", c2, "application/pdf")})
+    assert r.status_code == 200, r.text
+    r, c3 = ingest(staff, p, gid, order=order, title="MRT Hüfte")
+    assert r.status_code == 200, r.text
+    rid3 = r.json()["ocs"]["data"]["id"]
+    assert other.api("GET", dl).content == c2
+    assert other.api("GET", "/reports/%s/versions/0/download" %
+                     rid3).content == c3
+    for r_id in (rid, rid3):
+        assert m.api("GET", "/reports/%s/versions/0/download" %
+                     r_id).status_code == 404
+        assert newcomer.api("GET", "/reports/%s/versions/0/download" %
+                            r_id).status_code == 404
+    assert stack.psql("SELECT count(*) FROM shares s JOIN groups g ON g.id = "
+                      "s.share_with_group WHERE g.gid = '%s' AND "
+                      "g.deleted_at IS NULL" % cc) == "0"
