@@ -381,6 +381,21 @@ h_reports_list(struct ctx *c)
 	    &list);
 	if (e != ERR_OK)
 		return ocs_fail_domain(c, e);
+	/* names and birth dates went out: which reports (Art. 5(2)) */
+	{
+		struct audit_event	 ev = { 0 };
+		json_t			*ids = json_array(), *it;
+		size_t			 i;
+
+		json_array_foreach(list, i, it)
+			json_array_append(ids, json_object_get(it, "id"));
+		ev.action = "report.list";
+		ev.details = json_pack("{s:o}", "report_ids", ids);
+		if ((e = audit_write(c, &ev)) != ERR_OK) {
+			json_decref(list);
+			return e;
+		}
+	}
 	return ocs_reply(c, list);
 }
 
@@ -390,9 +405,20 @@ h_report_get(struct ctx *c)
 {
 	int64_t	 id;
 
+	json_t	*o;
+	int	 e;
+
 	if (route_param_int64(c, "id", 1, INT64_MAX, &id) != ERR_OK)
 		return ocs_fail(c, 404, "Report not found");
-	return reply_report(c, id);
+	if ((e = report_json(c, id, &o)) != ERR_OK)
+		return ocs_fail_domain(c, e);
+	/* the patient's data went out: audited like the portal's page */
+	if ((e = audit_object(c, "report.view", "report", id, 0, NULL)) !=
+	    ERR_OK) {
+		json_decref(o);
+		return e;
+	}
+	return ocs_reply(c, o);
 }
 
 /* GET .../reports/{id}/versions/{version}/download (0 = current) */

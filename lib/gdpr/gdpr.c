@@ -156,7 +156,9 @@ request_add(struct ctx *c, const char *kind, const char *prefix,
     "  refx_iso(e.at), 'event', e.action, 'what', CASE WHEN e.action LIKE " \
     "  'auth.%' THEN 'failed_link_password' WHEN e.action = 'report.read' " \
     "  THEN 'read_receipt' WHEN e.action IN ('link.access', 'link.html') " \
-    "  THEN 'link_opened' ELSE 'download' END, 'by', CASE WHEN " \
+    "  THEN 'link_opened' WHEN e.action IN ('report.view', " \
+    "  'portal.report.view') THEN 'details_viewed' ELSE 'download' END, " \
+    "  'by', CASE WHEN " \
     "  e.actor_type = 'link' OR e.action LIKE 'auth.link%' THEN " \
     "  json_build_object('type', 'link', 'link_id', coalesce(" \
     "  e.actor_credential_id, (CASE WHEN e.object_type = 'share' THEN " \
@@ -166,7 +168,8 @@ request_add(struct ctx *c, const char *kind, const char *prefix,
     "  host(e.client_addr), 'object_type', e.object_type, 'object_id', " \
     "  e.object_id) ORDER BY e.id) FROM audit_events e LEFT JOIN users au ON " \
     "  au.id = e.actor_user_id WHERE e.patient_id = $1 AND e.action IN " \
-    "  ('report.download', 'report.read', 'file.download', 'link.download', " \
+    "  ('report.download', 'report.read', 'report.view', " \
+    "  'portal.report.view', 'file.download', 'link.download', " \
     "  'link.access', 'link.html', 'auth.link.failed', " \
     "  'auth.throttle.lockout')), '[]'), " \
     "'notifications', coalesce((SELECT json_agg(json_build_object('at', " \

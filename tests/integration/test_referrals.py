@@ -855,3 +855,35 @@ def test_recipients_that_left_get_nothing_more(stack, accounts, staff):
     assert stack.psql("SELECT count(*) FROM shares s JOIN groups g ON g.id = "
                       "s.share_with_group WHERE g.gid = '%s' AND "
                       "g.deleted_at IS NULL" % cc) == "0"
+
+
+def test_report_details_read_through_the_api_are_audited(stack, accounts,
+                                                         staff, clinic):
+    """The portal audited its report page, the API did not: a stolen app
+    password could list and read every patient's name and birth date and
+    leave nothing behind.  GET /reports/{id} is now report.view (with the
+    patient, so the Art. 15 export lists it), GET /reports one report.list
+    row naming the reports it returned."""
+    gid, (m1, _) = clinic
+    mgr = User(stack, accounts, "amgr", roles=["manager"])
+    r, _ = ingest(staff, Patient(), gid)
+    rep = r.json()["ocs"]["data"]
+    rid, pid = rep["id"], rep["patient"]["id"]
+    assert m1.api("GET", "/reports/%s" % rid).status_code == 200
+    assert m1.api("GET", "/reports/%s" % (int(rid) + 100000)).\
+        status_code == 404
+    assert stack.psql(
+        "SELECT string_agg(e.object_id || ' ' || e.patient_id || ' ' || "
+        "u.uid, ',') FROM audit_events e JOIN users u ON u.id = "
+        "e.actor_user_id WHERE e.action = 'report.view' AND u.uid = '%s'"
+        % m1.uid) == "%s %s %s" % (rid, pid, m1.uid)
+    ids = [x["id"] for x in m1.ok("GET", "/reports")]
+    assert rid in ids
+    assert json.loads(stack.psql(
+        "SELECT details FROM audit_events e JOIN users u ON u.id = "
+        "e.actor_user_id WHERE e.action = 'report.list' AND u.uid = '%s' "
+        "ORDER BY e.id DESC LIMIT 1" % m1.uid)) == {"report_ids": ids}
+    out = mgr.ok("POST", "/patients/%s/access-export" % pid)
+    assert [(a["event"], a["what"], a["by"]["uid"]) for a in out["accesses"]
+            if a["event"] == "report.view"] == \
+        [("report.view", "details_viewed", m1.uid)]
