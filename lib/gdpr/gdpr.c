@@ -716,11 +716,15 @@ link_id(struct ctx *c, const char *link, int64_t *id)
 	return ERR_OK;
 }
 
-/* The WHERE clause shared by search and incident: $1..$10. */
+/*
+ * The WHERE clause shared by search and incident: $1..$10.  An actor is
+ * a login name: every account that ever had it (a deleted account's name
+ * may be taken again - the leaked one's events must not drop out).
+ */
 #define AUDIT_WHERE \
 	"($1 = 0 OR e.patient_id = $1) AND ($2::text IS NULL OR " \
-	"e.actor_user_id = (SELECT id FROM users WHERE lower(uid) = lower($2) " \
-	"ORDER BY deleted_at NULLS FIRST LIMIT 1)) AND ($3::text IS NULL OR " \
+	"e.actor_user_id IN (SELECT id FROM users WHERE lower(uid) = " \
+	"lower($2))) AND ($3::text IS NULL OR " \
 	"e.action LIKE replace(replace($3, '%', '\\%'), '_', '\\_') || '%') " \
 	"AND ($4::text IS NULL OR e.object_type = $4) AND ($5::text IS NULL OR " \
 	"e.object_id = $5) AND ($6::inet IS NULL OR e.client_addr <<= $6::inet) " \

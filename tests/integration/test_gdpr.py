@@ -252,6 +252,30 @@ def test_incident_query_for_link_lists_exactly_its_patients(stack, world):
     assert w.mgr.api("GET", "/incident").status_code == 400
 
 
+def test_incident_by_a_login_name_taken_again(stack, world, accounts):
+    """An account leaks, is deleted and its login name is taken again:
+    the incident query by that name looked at the new account only, and
+    the leaked account's downloads dropped out.  A name now means every
+    account that ever had it."""
+    w = world
+    uid = accounts.uid("leak")
+    pw = "Pw-" + uid + "-long!"
+    accounts.admin("user", "add", uid, "--password-stdin", stdin=pw + "\n")
+    accounts.admin("group", "adduser", w.a, uid)
+    ap = accounts.admin("user", "apppassword", uid, "t").stdout.strip()
+    r = requests.get(stack.url + API + "/reports/%s/versions/0/download" %
+                     w.rid, auth=(uid, ap), headers={
+                         "OCS-APIRequest": "true",
+                         "X-Forwarded-For": fresh_ip()})
+    assert r.status_code == 200
+    r = w.mgr.s.delete(stack.url + "/ocs/v2.php/cloud/users/" + uid,
+                       params={"format": "json"})
+    assert r.status_code == 200, r.text
+    accounts.admin("user", "add", uid, "--password-stdin", stdin=pw + "\n")
+    x = w.mgr.ok("GET", "/incident", params={"actor": uid})
+    assert int(w.pid) in [p["patient_id"] for p in x["patients"]]
+
+
 def test_processing_record(stack, world):
     w = world
     x = w.mgr.ok("GET", "/processing-record")
