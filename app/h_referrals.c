@@ -366,7 +366,7 @@ h_report_version(struct ctx *c)
 	return reply_report(c, id);
 }
 
-/* GET .../reports */
+/* GET .../reports, POST .../reports/search (patient= only in the body) */
 int
 h_reports_list(struct ctx *c)
 {
@@ -374,6 +374,9 @@ h_reports_list(struct ctx *c)
 	json_t		*list;
 	int		 e;
 
+	if (c->req->method != HTTP_POST && http_param(c, "patient") != NULL)
+		return ocs_fail(c, 400, "Search by patient with POST "
+		    ".../reports/search: patient data stays out of URLs");
 	e = report_list(c, http_param(c, "patient"), http_param(c, "clinic"),
 	    http_param(c, "status"), unread && strcmp(unread, "true") == 0,
 	    http_param(c, "from"), http_param(c, "to"), http_param_i64(c,
@@ -508,7 +511,10 @@ patient_json(struct db_rows *r, int i)
 	"birth_date::text, sex, kvnr, insurer, legal_hold, restricted_at IS NOT " \
 	"NULL"
 
-/* GET .../patients?q= (name prefix, birth date, patient id or KVNR) */
+/*
+ * GET .../patients (all visible), POST .../patients/search q= (name
+ * prefix, birth date, patient id or KVNR; in the body, never the URL)
+ */
 int
 h_patients_list(struct ctx *c)
 {
@@ -517,6 +523,9 @@ h_patients_list(struct ctx *c)
 	json_t		*list;
 	int		 e;
 
+	if (c->req->method != HTTP_POST && q != NULL)
+		return ocs_fail(c, 400, "Search with POST .../patients/search: "
+		    "patient data stays out of URLs");
 	if ((e = db_query(c, &r, "SELECT " PATIENT_COLS " FROM patients WHERE "
 	    REPORT_PATIENT_VISIBLE_SQL("", "$4") " AND ($1::text "
 	    "IS NULL OR " REPORT_NAME_PREFIX_SQL("family_name", "$1") " OR "

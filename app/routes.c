@@ -167,6 +167,8 @@ const struct route app_routes[] = {
 	    h_report_ingest, AUTH_USER, INGEST_MAX, ROUTE_TX, PRACTICE },
 	{ GET_HEAD, ROUTE_OCS, "/apps/referrals/api/v1/reports",
 	    h_reports_list, AUTH_USER, 0, 0, 0 },
+	{ HTTP_POST, ROUTE_OCS, "/apps/referrals/api/v1/reports/search",
+	    h_reports_list, AUTH_USER, FORM_MAX, 0, 0 },
 	{ GET_HEAD, ROUTE_OCS, "/apps/referrals/api/v1/reports/{id}",
 	    h_report_get, AUTH_USER, 0, 0, 0 },
 	{ HTTP_POST, ROUTE_OCS, "/apps/referrals/api/v1/reports/{id}/versions",

@@ -198,7 +198,7 @@ def test_foreign_referrer_idor(stack, staff, clinic, accounts):
               {"clinic": gid}, {"status": "final"}, {"from": "2000-01-01"},
               {"patient": "%"}, {"patient": "_"}, {"limit": "500"},
               {"offset": "-5"}, {"limit": "0"}):
-        x = o.api("GET", "/reports", params=q)
+        x = o.api("POST", "/reports/search", data=q)
         if p.family in x.text or rid in [y["id"] for y in
                                           x.json()["ocs"]["data"]]:
             bad.append(("list", q))
