@@ -798,6 +798,14 @@ report_share(struct ctx *c, int64_t report_id, struct share_new *req,
 	int64_t		 vid, fid, patient;
 	int		 e;
 
+	/*
+	 * The practice tree first, as consent withdrawal and erasure take it:
+	 * a share made while a withdrawal runs either sees the consent
+	 * withdrawn (no basis) or is seen and ended by it - not live, missing
+	 * from the withdrawal's confirmation, its recipient notified.
+	 */
+	if ((e = report_lock_practice_tree(c)) != ERR_OK)
+		return e;
 	if ((e = db_query(c, &r, "SELECT r.patient_id FROM reports r JOIN "
 	    "patients p ON p.id = r.patient_id WHERE r.id = $1 AND r.purged_at "
 	    "IS NULL AND p.erased_at IS NULL", "i", report_id)) != ERR_OK)

@@ -890,3 +890,52 @@ def test_report_details_read_through_the_api_are_audited(stack, accounts,
     assert [(a["event"], a["what"], a["by"]["uid"]) for a in out["accesses"]
             if a["event"] == "report.view"] == \
         [("report.view", "details_viewed", m1.uid)]
+
+
+def test_share_and_withdrawal_at_once(stack, staff, clinic, accounts):
+    """A share made on a consent while the consent was being withdrawn:
+    the share read the consent as valid, the withdrawal did not see the
+    share yet (uncommitted), and the share stayed un-ended - missing from
+    the withdrawal's confirmation, its recipient told of a new report.
+    The share now takes the practice tree's lock first, as the withdrawal
+    does.  The audit trail's lock is held by the test until both requests
+    wait, so they truly overlap."""
+    gid, _ = clinic
+    other = accounts.clinic("swc", email=False)
+    p = Patient()
+    r, _ = ingest(staff, p, gid)
+    rep = r.json()["ocs"]["data"]
+    rid, pid = rep["id"], rep["patient"]["id"]
+    k = staff.ok("POST", "/consents", data={
+        "patient": pid, "clinic": other, "report": rid,
+        "purpose": "Mitbehandlung", "text_version": "2026-01",
+        "text_sha256": "c" * 64, "channel": "reception"})
+    out = {}
+
+    def share():
+        out["share"] = staff.api("POST", "/reports/%s/shares" % rid, data={
+            "shareType": "1", "shareWith": other}).status_code
+
+    def withdraw():
+        out["withdraw"] = staff.api("POST", "/consents/%s/withdraw" %
+                                    k["id"], data={"channel": "paper"})
+    # the mailer writes audit rows too: nothing of it may wait with ours
+    assert wait_for(lambda: stack.psql(
+        "SELECT count(*) FROM mail_queue WHERE sent_at IS NULL AND "
+        "failed_at IS NULL") == "0", 60)
+    with stack.holding("SELECT pg_advisory_xact_lock(7263788202)"):
+        t1 = threading.Thread(target=share)
+        t1.start()
+        assert wait_for(lambda: stack.lock_waits() == 1, 30)
+        t2 = threading.Thread(target=withdraw)
+        t2.start()
+        assert wait_for(lambda: stack.lock_waits() == 2, 30)
+    t1.join()
+    t2.join()
+    assert out["withdraw"].status_code == 200, out["withdraw"].text
+    assert stack.psql("SELECT count(*) FROM shares WHERE consent_id = %s AND "
+                      "ended_at IS NULL" % k["id"]) == "0"
+    if out["share"] == 200:     # it came first: the withdrawal ended it
+        assert out["withdraw"].json()["ocs"]["data"]["ended_shares"] == 1
+    else:
+        assert out["share"] == 403
