@@ -854,6 +854,11 @@ report_mark_read(struct ctx *c, int64_t report_id)
 		return e;
 	if (!ok)
 		return err_set(c, ERR_NOTFOUND, "Report not found", NULL);
+	/* receipts are the recipients' (report_on_read writes none for the
+	   practice either): a staff member's would show the report as read */
+	if (c->user->roles & (ROLE_STAFF | ROLE_MANAGER))
+		return err_set(c, ERR_FORBIDDEN, "Only recipients confirm "
+		    "reading a report", NULL);
 	{
 		struct db_rows	*r;
 

@@ -83,6 +83,11 @@ def test_report_objects_by_every_principal(stack, accounts):
         for method, pattern in routes:
             bodies = []
             for obj, status in zip((ra, rb, missing), expect[name]):
+                # the practice reads every report but confirms none:
+                # receipts are the recipients'
+                if pattern.endswith("/read") and status == OK and name in (
+                        "staff", "manager"):
+                    status = FORBIDDEN
                 x = call(stack, who, method, pattern % obj)
                 got[(name, method, pattern, obj)] = x.status_code
                 want[(name, method, pattern, obj)] = status

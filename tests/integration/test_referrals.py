@@ -221,6 +221,13 @@ def test_mark_read_without_download(staff, clinic):
     gid, (m1, m2) = clinic
     r, _ = ingest(staff, Patient(), gid)
     rid = r.json()["ocs"]["data"]["id"]
+    # receipts are the recipients': staff marking a report as read made it
+    # "read" in the practice's views
+    r = staff.api("POST", "/reports/%s/read" % rid)
+    assert (r.status_code, r.json()["ocs"]["meta"]["message"]) == \
+        (403, "Only recipients confirm reading a report")
+    assert staff.ok("GET", "/reports/%s" % rid)["versions"][0][
+        "read_by"] == []
     assert m2.api("POST", "/reports/%s/read" % rid).status_code == 200
     assert m2.api("POST", "/reports/%s/read" % rid).status_code == 200
     reads = staff.ok("GET", "/reports/%s" % rid)["versions"][0]["read_by"]
