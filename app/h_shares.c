@@ -283,12 +283,13 @@ h_shares_list(struct ctx *c)
 	const char		*path = param(c, "path"), *mount;
 	bool			 received;
 	int64_t			 file_id = 0, parent = 0;
-	int			 perms, e;
+	int			 perms = 0, e;
 	json_t			*out;
 
 	if (path != NULL && path[0] != '\0') {
 		e = shares_resolve_path(c, path, &node, &perms, &received, &mount);
-		if (e == ERR_NOTFOUND || e == ERR_INVAL || perms == 0)
+		if (e == ERR_NOTFOUND || e == ERR_INVAL || (e == ERR_OK &&
+		    perms == 0))
 			return ocs_fail(c, 404, "Wrong path, file/folder does not "
 			    "exist");
 		if (e != ERR_OK)
@@ -303,7 +304,10 @@ h_shares_list(struct ctx *c)
 	if (flag(c, "shared_with_me"))
 		e = share_list(c, 0, file_id, c->user->id, parent, &list, &n);
 	else
-		e = share_list(c, flag(c, "reshares") && path != NULL ? 0 :
+		/* reshares of one node: an empty path is no path (Nextcloud),
+		   not "every share of everyone" */
+		e = share_list(c, flag(c, "reshares") && (file_id != 0 ||
+		    parent != 0) ? 0 :
 		    c->user->id, file_id, 0, parent, &list, &n);
 	if (e != ERR_OK)
 		return e;
@@ -552,6 +556,25 @@ h_share_update(struct ctx *c)
 				p |= PERM_SHARE;
 		} else if (!(p & PERM_READ))
 			return ocs_fail(c, 400, "Failed to update share.");
+		if (s.type == SHARE_LINK && s.node.is_dir && (p & (PERM_UPDATE |
+		    PERM_DELETE)) && !(p & PERM_READ))
+			return ocs_fail(c, 400, "Share must have READ permission if "
+			    "UPDATE or DELETE permission is set");
+		if (!s.node.is_dir)
+			p &= ~(PERM_CREATE | PERM_DELETE);
+		/* a reshare never grants more than the resharer has now, as at
+		   creation (Nextcloud: "Cannot increase permissions") */
+		if (s.initiator_id != s.owner_id) {
+			int	 held;
+
+			if ((e = share_access(c, s.initiator_id, s.file_id,
+			    &held)) != ERR_OK)
+				return e;
+			if (!(held & PERM_SHARE) || (p & ~PERM_SHARE & ~held) != 0)
+				return ocs_fail(c, 404, arena_printf(c->arena,
+				    "Cannot increase permissions of %s",
+				    s.node.name));
+		}
 		if ((e = db_exec(c, "UPDATE shares SET permissions = $2 WHERE id "
 		    "= $1", "ii", s.id, p)) != ERR_OK)
 			return e;

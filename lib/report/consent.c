@@ -37,6 +37,14 @@ consent_create(struct ctx *c, const struct consent_in *in, int64_t *id)
 	int64_t			 gid = 0, uid = 0;
 	int			 scopes, e;
 
+	/* the patient as the caller may see it: staff do not see restricted
+	   patients (Art. 18), so they record no consent for one either */
+	if ((e = db_query(c, &r, "SELECT 1 FROM patients p WHERE p.id = $1 AND "
+	    REPORT_PATIENT_VISIBLE_SQL("p.", "$2"), "iB", in->patient_id,
+	    c->user == NULL || (c->user->roles & ROLE_MANAGER) != 0)) != ERR_OK)
+		return e;
+	if (db_rows_n(r) != 1)
+		return err_set(c, ERR_NOTFOUND, "Patient not found", NULL);
 	scopes = (in->clinic != NULL) + (in->user != NULL) + (in->links ? 1 : 0);
 	if (scopes != 1)
 		return err_set(c, ERR_INVAL, "Give exactly one recipient: clinic, "

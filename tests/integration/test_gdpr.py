@@ -394,7 +394,18 @@ def test_restriction_stops_processing(stack, accounts, world):
     r, _ = ingest(w.staff, p, w.a)
     assert r.status_code == 409
     assert r.json()["ocs"]["meta"]["message"] == msg
+    # staff do not see the patient: no consent recorded for it either
+    # (consent_create, which the dashboard form calls too and which
+    # committed one there)
+    form = {"patient": pid, "clinic": w.c, "report": rid,
+            "purpose": "Mitbehandlung", "text_version": "2026-01",
+            "text_sha256": "f" * 64, "channel": "paper"}
+    r = w.staff.api("POST", "/consents", data=form)
+    assert (r.status_code, r.json()["ocs"]["meta"]["message"]) == \
+        (404, "Patient not found")
     assert counts() == before
+    assert stack.psql("SELECT count(*) FROM consents WHERE patient_id = %s"
+                      % pid) == "0"
     # lifted: processing goes on
     assert w.mgr.api("DELETE", "/patients/%s/restriction" % pid).\
         status_code == 200

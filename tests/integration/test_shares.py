@@ -666,6 +666,43 @@ def test_file_drop_renames_and_reveals_no_names(stack, staff, accounts):
     assert r.text == '"Share has no read permission"'
 
 
+def test_reshare_update_never_exceeds_the_resharer(stack, accounts):
+    """Creating a reshare caps it at the resharer's rights; updating it did
+    not: a recipient with read+share could give a second account write and
+    delete in the owner's folder.  Update now caps like create (Nextcloud:
+    "Cannot increase permissions"), and checks a link's READ rule."""
+    a = User(stack, accounts, "rsa", roles=["staff"])
+    b = User(stack, accounts, "rsb", roles=["staff"])
+    c = User(stack, accounts, "rsc", roles=["staff"])
+    assert a.dav("MKCOL", "F").status_code == 201
+    assert a.dav("PUT", "F/x.txt", data=b"x").status_code == 201
+    r, o = a.share(path="/F", shareType="0", shareWith=b.uid,
+                   permissions="17")
+    assert r.status_code == 200, o
+    bid = o["data"]["id"]
+    r, o = b.share(path="/F", shareType="0", shareWith=c.uid,
+                   permissions="17")
+    assert r.status_code == 200, o
+    rid = o["data"]["id"]
+    for perms in ("31", "19", "25"):
+        r = b.ocs("PUT", "/%s" % rid, data={"permissions": perms})
+        assert (r.status_code, r.json()["ocs"]["meta"]["message"]) == \
+            (404, "Cannot increase permissions of F"), perms
+    assert c.dav("PUT", "F/new.txt", data=b"n").status_code == 403
+    assert c.dav("DELETE", "F/x.txt").status_code == 403
+    assert a.dav("GET", "F/x.txt").content == b"x"
+    # once the owner gives the resharer more, the reshare may have it
+    assert a.ocs("PUT", "/%s" % bid, data={"permissions": "31"}).\
+        status_code == 200
+    r = b.ocs("PUT", "/%s" % rid, data={"permissions": "19"})
+    assert (r.status_code, r.json()["ocs"]["data"]["permissions"]) == \
+        (200, 19)
+    # reshares of a node: an empty path is no path, not every share
+    r = b.ocs("GET", "?reshares=true&path=")
+    ids = {x["id"] for x in r.json()["ocs"]["data"]}
+    assert ids == {rid}
+
+
 def test_download_limit_race(stack, staff):
     l = link(staff, download_limit="1")
 
