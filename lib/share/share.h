@@ -32,7 +32,11 @@ struct ctx;
  * still a member of the order's referrer or CC clinic (basis "order"), or
  * of the consent's clinic (basis "consent", consent for a clinic) - a
  * member removed from a clinic loses its reports at once, as with group
- * shares (Nextcloud keeps them, server #45212).
+ * shares (Nextcloud keeps them, server #45212); and a reshare (made by
+ * someone other than the owner, not a report share) lives only while its
+ * resharer still receives the node or a folder above it with the SHARE
+ * right through a share that is not ended or expired - one level: the
+ * resharer's own share is not followed further up.
  */
 #define SHARE_LIVE_SQL(now) "s.ended_at IS NULL AND s.file_id IS NOT NULL " \
 	"AND (s.expires_at IS NULL OR s.expires_at > to_timestamp(" now ")) " \
@@ -54,7 +58,18 @@ struct ctx;
 	"group_members bm JOIN groups bg ON bg.id = bm.group_id AND " \
 	"bg.deleted_at IS NULL WHERE bm.user_id = s.share_with_user AND " \
 	"bm.group_id = bk.scope_group_id)))) OR coalesce(s.basis, '') NOT IN (" \
-	"'order', 'consent'))"
+	"'order', 'consent')) AND (s.report_version_id IS NOT NULL OR " \
+	"s.initiator_id = s.owner_id OR EXISTS (WITH RECURSIVE anc(id, " \
+	"parent_id) AS (SELECT af.id, af.parent_id FROM files af WHERE af.id " \
+	"= s.file_id UNION ALL SELECT af.id, af.parent_id FROM files af JOIN " \
+	"anc ON af.id = anc.parent_id) SELECT 1 FROM anc JOIN shares rp ON " \
+	"rp.file_id = anc.id WHERE rp.id <> s.id AND rp.ended_at IS NULL AND " \
+	"(rp.expires_at IS NULL OR rp.expires_at > to_timestamp(" now ")) " \
+	"AND (rp.permissions & 16) <> 0 AND ((rp.share_type = 0 AND " \
+	"rp.share_with_user = s.initiator_id) OR (rp.share_type = 1 AND " \
+	"EXISTS (SELECT 1 FROM group_members rm JOIN groups rg ON rg.id = " \
+	"rm.group_id AND rg.deleted_at IS NULL WHERE rm.group_id = " \
+	"rp.share_with_group AND rm.user_id = s.initiator_id)))))"
 /*
  * SHARE_RECEIVED_IDS_SQL(p) - a subquery: the ids of the not-ended user
  * and group shares account p receives (group membership now, groups not

@@ -703,6 +703,39 @@ def test_reshare_update_never_exceeds_the_resharer(stack, accounts):
     assert ids == {rid}
 
 
+def test_reshare_ends_with_the_resharers_access(stack, accounts):
+    """A reshare stayed readable after the resharer lost the share it was
+    made from (ended, expired, or the group membership gone).  A reshare
+    now lives only while its resharer still receives the node with the
+    SHARE right."""
+    a = User(stack, accounts, "rea", roles=["staff"])
+    b = User(stack, accounts, "reb", roles=["staff"])
+    c = User(stack, accounts, "rec", roles=["staff"])
+    assert a.dav("MKCOL", "G").status_code == 201
+    assert a.dav("PUT", "G/x.txt", data=b"secret").status_code == 201
+    r, o = a.share(path="/G", shareType="0", shareWith=b.uid,
+                   permissions="17")
+    bid = o["data"]["id"]
+    r, o = b.share(path="/G/x.txt", shareType="0", shareWith=c.uid,
+                   permissions="17")
+    assert r.status_code == 200, o
+    r, o = b.share(path="/G", shareType="3", password="Link-password-1")
+    assert r.status_code == 200, o
+    token = o["data"]["token"]
+    pub = stack.url + "/public.php/dav/files/%s/x.txt" % token
+
+    def link_get():
+        return requests.get(pub, auth=("anonymous", "Link-password-1"),
+                            headers={"X-Forwarded-For": fresh_ip()})
+    assert c.dav("GET", "x.txt").content == b"secret"
+    assert link_get().content == b"secret"
+    assert a.ocs("DELETE", "/%s" % bid).status_code == 200
+    assert c.dav("GET", "x.txt").status_code == 404
+    assert link_get().status_code == 401
+    assert c.dav("PROPFIND", "", headers={"Depth": "1"}).text.count(
+        "x.txt") == 0
+
+
 def test_download_limit_race(stack, staff):
     l = link(staff, download_limit="1")
 
