@@ -483,25 +483,32 @@ report_add_version(struct ctx *c, int64_t report_id, const struct version_in *v,
 	    "version", (json_int_t)(ver + 1), "sha256", blob->sha256))) !=
 	    ERR_OK)
 		return e;
-	/* everyone with live access to an earlier version (Art. 19) */
-	if ((e = db_query(c, &r, "SELECT DISTINCT s.share_type, coalesce("
-	    "s.share_with_user, 0), coalesce(s.share_with_group, 0), coalesce(g.gid, "
-	    "u.uid) FROM shares s JOIN report_versions v ON v.id = "
-	    "s.report_version_id LEFT JOIN groups g ON g.id = s.share_with_group "
-	    "LEFT JOIN users u ON u.id = s.share_with_user WHERE v.report_id = "
-	    "$2 AND s.share_type IN (0, 1) AND (g.id IS NULL OR g.deleted_at IS "
-	    "NULL) AND (u.id IS NULL OR u.deleted_at IS NULL) AND "
-	    SHARE_LIVE_SQL("$1"), "ii", settings_now(c), report_id)) != ERR_OK)
+	/*
+	 * everyone with live access to an earlier version (Art. 19), for no
+	 * longer than that access: the latest end of their live shares (none
+	 * if one has none; today's default then applies)
+	 */
+	if ((e = db_query(c, &r, "SELECT s.share_type, coalesce("
+	    "s.share_with_user, 0), coalesce(s.share_with_group, 0), coalesce("
+	    "g.gid, u.uid), CASE WHEN bool_or(s.expires_at IS NULL) THEN 0 ELSE "
+	    "extract(epoch FROM max(s.expires_at))::bigint END FROM shares s "
+	    "JOIN report_versions v ON v.id = s.report_version_id LEFT JOIN "
+	    "groups g ON g.id = s.share_with_group LEFT JOIN users u ON u.id = "
+	    "s.share_with_user WHERE v.report_id = $2 AND s.share_type IN (0, 1) "
+	    "AND (g.id IS NULL OR g.deleted_at IS NULL) AND (u.id IS NULL OR "
+	    "u.deleted_at IS NULL) AND " SHARE_LIVE_SQL("$1") " GROUP BY 1, 2, 3, "
+	    "4", "ii", settings_now(c), report_id)) != ERR_OK)
 		return e;
 	for (int i = 0; i < db_rows_n(r); i++) {
 		struct share_new	 req;
 		struct share		 s;
 		const char		*token;
-		int64_t			 type, uid, gid;
+		int64_t			 type, uid, gid, until;
 
 		(void)db_get_int64(r, i, 0, 0, 3, &type);
 		(void)db_get_int64(r, i, 1, 0, INT64_MAX, &uid);
 		(void)db_get_int64(r, i, 2, 0, INT64_MAX, &gid);
+		(void)db_get_int64(r, i, 4, 0, INT64_MAX, &until);
 		memset(&req, 0, sizeof(req));
 		req.type = (int)type;
 		req.share_with = db_get(r, i, 3);
@@ -509,6 +516,10 @@ report_add_version(struct ctx *c, int64_t report_id, const struct version_in *v,
 		req.download_limit = -1;
 		if ((e = share_create(c, &file, PERM_ALL, &req, &s, &token)) !=
 		    ERR_OK)
+			return e;
+		if (until != 0 && (e = db_exec(c, "UPDATE shares SET expires_at = "
+		    "least(coalesce(expires_at, to_timestamp($2)), to_timestamp("
+		    "$2)) WHERE id = $1", "ii", s.id, until)) != ERR_OK)
 			return e;
 		e = type == SHARE_GROUP ? notify_clinic(c, gid, "report",
 		    idstr(c, report_id), "A report was updated", arena_printf(

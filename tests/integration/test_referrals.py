@@ -7,6 +7,7 @@ import json
 import os
 import sys
 import threading
+import time
 import urllib.parse
 import uuid
 
@@ -946,3 +947,30 @@ def test_share_and_withdrawal_at_once(stack, staff, clinic, accounts):
         assert out["withdraw"].json()["ocs"]["data"]["ended_shares"] == 1
     else:
         assert out["share"] == 403
+
+
+def test_new_version_keeps_the_recipients_end_date(stack, staff, clinic):
+    """A new version re-shared with everyone who had the report under
+    today's default expiry (90 days): a personal share meant to end
+    tomorrow gave the new version three months.  The new share now ends
+    when the recipient's access to the earlier version ends."""
+    gid, (m1, _) = clinic
+    r, _ = ingest(staff, Patient(), gid)
+    rid = r.json()["ocs"]["data"]["id"]
+    tomorrow = time.strftime("%Y-%m-%d", time.gmtime(time.time() + 86400))
+    r = staff.api("POST", "/reports/%s/shares" % rid, data={
+        "shareType": "0", "shareWith": m1.uid, "expireDate": tomorrow})
+    assert r.status_code == 200, r.text
+    r = staff.api("POST", "/reports/%s/versions" % rid, files={
+        "metadata": (None, json.dumps({"status": "corrected",
+                                       "title": "MRT Knie (korrigiert)",
+                                       "exam_date": "2026-11-25"})),
+        "file": ("x.pdf", pdf(["v2 " + uuid.uuid4().hex]),
+                 "application/pdf")})
+    assert r.status_code == 200, r.text
+    ends = stack.psql(
+        "SELECT string_agg(s.expires_at::text, ',' ORDER BY v.version) FROM "
+        "shares s JOIN report_versions v ON v.id = s.report_version_id JOIN "
+        "users u ON u.id = s.share_with_user WHERE v.report_id = %s AND "
+        "u.uid = '%s'" % (rid, m1.uid)).split(",")
+    assert len(ends) == 2 and ends[0] == ends[1], ends
