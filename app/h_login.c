@@ -335,9 +335,7 @@ security_page(struct ctx *c, int status, const char *new_password,
 		    db_get(r, i, 0), "name", db_get(r, i, 1), "created",
 		    db_get(r, i, 2), "last_used", db_get(r, i, 3)));
 	/* the live ones: not ended, not timed out (auth_session_lookup) */
-	if ((e = settings_int(c, "session.idle_timeout_s", &idle)) != ERR_OK ||
-	    (e = settings_int(c, "session.absolute_timeout_s", &absolute)) !=
-	    ERR_OK)
+	if ((e = auth_session_timeouts(c, &idle, &absolute)) != ERR_OK)
 		return e;
 	if ((e = db_query(c, &r, "SELECT id = $2, to_char(created_at AT TIME "
 	    "ZONE 'UTC', 'YYYY-MM-DD HH24:MI \"UTC\"'), to_char(last_seen_at AT "

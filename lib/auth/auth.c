@@ -885,9 +885,7 @@ auth_session_lookup(struct ctx *c)
 	(void)settings_adopt(c, db_get(r, 0, 0));
 	if (db_is_null(r, 0, 1))
 		return ERR_NOTFOUND;
-	if ((e = settings_int(c, "session.idle_timeout_s", &idle)) != ERR_OK ||
-	    (e = settings_int(c, "session.absolute_timeout_s", &absolute)) !=
-	    ERR_OK)
+	if ((e = auth_session_timeouts(c, &idle, &absolute)) != ERR_OK)
 		return e;
 	(void)db_get_int64(r, 0, 1, 1, INT64_MAX, &sid);
 	(void)db_get_int64(r, 0, 2, 1, INT64_MAX, &uid);
@@ -1134,6 +1132,16 @@ auth_backup_code_use(struct ctx *c, int64_t user_id, const char *code)
 /* ---------------------------------------------------------------- housekeeping */
 
 int
+auth_session_timeouts(struct ctx *c, int64_t *idle, int64_t *absolute)
+{
+	int	 e;
+
+	if ((e = settings_int(c, "session.idle_timeout_s", idle)) != ERR_OK)
+		return e;
+	return settings_int(c, "session.absolute_timeout_s", absolute);
+}
+
+int
 auth_housekeeping(struct ctx *c, struct auth_housekeeping *out)
 {
 	struct audit_event	 ev = { 0 };
@@ -1142,9 +1150,7 @@ auth_housekeeping(struct ctx *c, struct auth_housekeeping *out)
 	int			 e;
 
 	memset(out, 0, sizeof(*out));
-	if ((e = settings_int(c, "session.idle_timeout_s", &idle)) != ERR_OK ||
-	    (e = settings_int(c, "session.absolute_timeout_s", &absolute)) !=
-	    ERR_OK)
+	if ((e = auth_session_timeouts(c, &idle, &absolute)) != ERR_OK)
 		return e;
 	if ((e = db_query(c, &r, "UPDATE app_passwords SET revoked_at = "
 	    "to_timestamp($1) WHERE revoked_at IS NULL AND id IN (SELECT "

@@ -230,6 +230,15 @@ int auth_backup_code_use(struct ctx *c, int64_t user_id, const char *code);
  * one audit row (system.housekeeping) with them.  Runs in the caller's
  * transaction; on an error the caller rolls back and nothing is deleted.
  */
+/*
+ * auth_session_timeouts - the web session timeouts in seconds (settings
+ * session.idle_timeout_s, session.absolute_timeout_s): a session is live
+ * while last seen after now - idle and created after now - absolute (the
+ * rule of auth_session_lookup, the account page and housekeeping).
+ * ERR_OK or the settings error.
+ */
+int auth_session_timeouts(struct ctx *c, int64_t *idle, int64_t *absolute);
+
 struct auth_housekeeping {
 	int64_t	 failures, sessions, link_sessions, flows, app_passwords;
 };
