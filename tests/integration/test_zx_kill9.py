@@ -168,6 +168,8 @@ def test_kill9_before_commit_of_share_withdrawal_and_erasure(stack, accounts):
             accounts.admin("settings", "set", "testing.commit_delay_ms", "0")
         restart_workers(stack)
         assert count(sql) == before, name      # nothing committed
+        for u in (staff, mgr):      # no keep-alive connection from before
+            u.s.close()             # the kill (a reset once in a clone)
         r = op()
         assert r.status_code == 200, (name, r.text)
         assert count(sql) == after, name
